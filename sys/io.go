@@ -1,0 +1,188 @@
+package sys
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Read wraps read(2), restarting it after EINTR. n == 0 with a nil error is
+// end of file: on a socket, the peer closed its side. On a nonblocking
+// descriptor with nothing to read the error is EAGAIN (IsTemporary).
+func Read(fd int, p []byte) (int, error) {
+	var n int
+	err := restart(func() (err error) {
+		n, err = unix.Read(fd, p)
+		return err
+	})
+	if n < 0 {
+		n = 0
+	}
+	if Tracing() {
+		data := "\"\""
+		if err == nil {
+			data = fmtData(p[:n])
+		}
+		trace("read", itoa(fd)+", "+data+", "+itoa(len(p)), n, err)
+	}
+	return n, syscallErr("read", err)
+}
+
+// Write wraps write(2) and finishes partial writes: it returns when all of p
+// is written or an error stops it, and n says how much got out (on a
+// nonblocking descriptor the error may be EAGAIN with 0 < n < len(p)). EINTR
+// restarts the rest. On a socket whose peer is gone this is EPIPE (Go's
+// runtime ignores the SIGPIPE for descriptors other than 1 and 2); sockets
+// should use Send, which asks for no signal at all.
+func Write(fd int, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		var m int
+		err := restart(func() (err error) {
+			m, err = unix.Write(fd, p[n:])
+			return err
+		})
+		if m < 0 {
+			m = 0
+		}
+		if Tracing() {
+			trace("write", itoa(fd)+", "+fmtData(p[n:])+", "+itoa(len(p)-n), m, err)
+		}
+		n += m
+		if err != nil {
+			return n, syscallErr("write", err)
+		}
+	}
+	return n, nil
+}
+
+// Send writes all of p to a connected socket with sendto(2) and
+// MSG_NOSIGNAL, so a reset peer gives EPIPE rather than killing the process
+// with SIGPIPE (send(2)); it finishes partial writes like Write.
+func Send(fd int, p []byte, flags int) (int, error) {
+	flags |= unix.MSG_NOSIGNAL
+	n := 0
+	for n < len(p) {
+		var m int
+		err := restart(func() (err error) {
+			m, err = sendto(fd, p[n:], flags)
+			return err
+		})
+		if Tracing() {
+			trace("sendto", itoa(fd)+", "+fmtData(p[n:])+", "+itoa(len(p)-n)+", "+flagNames(flags, msgFlags)+", NULL, 0", m, err)
+		}
+		if m > 0 {
+			n += m
+		}
+		if err != nil {
+			return n, syscallErr("sendto", err)
+		}
+	}
+	return n, nil
+}
+
+// Recv wraps recvfrom(2) on a connected socket (send's twin). n == 0 with a
+// nil error is end of file.
+func Recv(fd int, p []byte, flags int) (int, error) {
+	var n int
+	err := restart(func() (err error) {
+		n, _, err = unix.Recvfrom(fd, p, flags)
+		return err
+	})
+	if n < 0 {
+		n = 0
+	}
+	if Tracing() {
+		data := "\"\""
+		if err == nil {
+			data = fmtData(p[:n])
+		}
+		trace("recvfrom", itoa(fd)+", "+data+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", NULL, NULL", n, err)
+	}
+	return n, syscallErr("recvfrom", err)
+}
+
+// Recvfrom wraps recvfrom(2) for datagrams and returns the sender. A datagram
+// longer than p is cut by the kernel (UDP keeps record boundaries and drops
+// the rest); we ask with MSG_TRUNC, which makes recvfrom return the real
+// length, so trunc says when that happened and full how long it was.
+func Recvfrom(fd int, p []byte, flags int) (n int, from Addr, full int, err error) {
+	flags |= unix.MSG_TRUNC
+	var sa unix.Sockaddr
+	err = restart(func() (err error) {
+		n, sa, err = unix.Recvfrom(fd, p, flags)
+		return err
+	})
+	if n < 0 {
+		n = 0
+	}
+	full = n
+	if n > len(p) {
+		n = len(p)
+	}
+	from = AddrFrom(sa)
+	if Tracing() {
+		data, addr := "\"\"", "NULL"
+		if err == nil {
+			data, addr = fmtData(p[:n]), fmtSockaddr(from)
+		}
+		trace("recvfrom", itoa(fd)+", "+data+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", "+addr, full, err)
+	}
+	return n, from, full, syscallErr("recvfrom", err)
+}
+
+// Sendto wraps sendto(2) for one datagram to a. A datagram is sent whole or
+// not at all, so there is no partial write to finish; EMSGSIZE means it is
+// too big for the protocol.
+func Sendto(fd int, p []byte, flags int, to Addr) (int, error) {
+	flags |= unix.MSG_NOSIGNAL
+	err := restart(func() error { return unix.Sendto(fd, p, flags, to.Sockaddr()) })
+	n := len(p)
+	if err != nil {
+		n = 0
+	}
+	if Tracing() {
+		trace("sendto", itoa(fd)+", "+fmtData(p)+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", "+fmtSockaddr(to), n, err)
+	}
+	return n, syscallErr("sendto", err)
+}
+
+// Recvmsg wraps recvmsg(2): data into p, ancillary data (control messages,
+// such as SO_TIMESTAMPNS or IP_RECVERR) into oob. It returns the data
+// length, the control length, the message flags (MSG_TRUNC, MSG_CTRUNC) and
+// the sender.
+func Recvmsg(fd int, p, oob []byte, flags int) (n, oobn, rflags int, from Addr, err error) {
+	var sa unix.Sockaddr
+	err = restart(func() (err error) {
+		n, oobn, rflags, sa, err = unix.Recvmsg(fd, p, oob, flags)
+		return err
+	})
+	if n < 0 {
+		n = 0
+	}
+	from = AddrFrom(sa)
+	if Tracing() {
+		data := "\"\""
+		if err == nil {
+			data = fmtData(p[:min(n, len(p))])
+		}
+		trace("recvmsg", itoa(fd)+", {msg_name="+fmtSockaddr(from)+", msg_iov=[{"+data+", "+itoa(len(p))+
+			"}], msg_controllen="+itoa(oobn)+", msg_flags="+flagNames(rflags, msgFlags)+"}, "+flagNames(flags, msgFlags), n, err)
+	}
+	return n, oobn, rflags, from, syscallErr("recvmsg", err)
+}
+
+// sendto is send(2) as the kernel has it, sendto(fd, buf, len, flags, NULL,
+// 0): x/sys/unix's Sendto does not return how much was sent, and a stream
+// socket may take less than all of it.
+func sendto(fd int, p []byte, flags int) (int, error) {
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	r, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(ptr), uintptr(len(p)), uintptr(flags), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
