@@ -1,0 +1,81 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"netprog/sys"
+)
+
+// addrFlags are the address flags every server and client shares: -host and
+// -port (the course's defaults), or -addr host:port / unix:/path; -4 or -6.
+type addrFlags struct {
+	host   string
+	port   int
+	addr   string
+	v4, v6 bool
+}
+
+func newAddrFlags(fs *flag.FlagSet, defaultPort int) *addrFlags {
+	a := &addrFlags{}
+	fs.StringVar(&a.host, "host", "localhost", "host name or address (\"\" or 0.0.0.0: every address)")
+	fs.IntVar(&a.port, "port", defaultPort, "port (0: the kernel picks an ephemeral one)")
+	fs.StringVar(&a.addr, "addr", "", "full address instead of -host/-port: host:port, [ipv6]:port or unix:/path")
+	fs.BoolVar(&a.v4, "4", false, "use IPv4")
+	fs.BoolVar(&a.v6, "6", false, "use IPv6 (localhost means ::1)")
+	return a
+}
+
+func (a *addrFlags) family() (int, error) {
+	switch {
+	case a.v4 && a.v6:
+		return 0, usagef("-4 and -6 exclude each other")
+	case a.v4:
+		return sys.IPv4, nil
+	case a.v6:
+		return sys.IPv6, nil
+	}
+	return sys.AnyFamily, nil
+}
+
+// resolve turns the flags into one address; bad ones are usage errors.
+func (a *addrFlags) resolve() (sys.Addr, error) {
+	fam, err := a.family()
+	if err != nil {
+		return sys.Addr{}, err
+	}
+	s := a.addr
+	if s == "" {
+		if a.port < 0 || a.port > 65535 {
+			return sys.Addr{}, usagef("port %d out of range 0-65535", a.port)
+		}
+		s = sys.JoinHostPort(a.host, a.port)
+	}
+	addr, err := sys.ResolveAddr(s, fam)
+	if err != nil {
+		var ae *sys.AddrError
+		if asAddrError(err, &ae) {
+			return sys.Addr{}, usagef("%v", err)
+		}
+		return sys.Addr{}, err
+	}
+	return addr, nil
+}
+
+func asAddrError(err error, target **sys.AddrError) bool {
+	e, ok := err.(*sys.AddrError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+// noArgs rejects stray arguments after the flags.
+func noArgs(args []string) error {
+	if len(args) > 0 {
+		return usagef("unexpected argument %q", args[0])
+	}
+	return nil
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,152 @@
+// Command netprog is the course's programs in one binary: one subcommand per
+// program. `netprog help` lists them with the idea each teaches.
+//
+// Exit status, for every command: 0 success; 1 the peer or the network failed
+// us (connection refused or reset, no reply); 2 a usage error or a failure of
+// this system (address in use, unresolvable name, permission denied).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"netprog/sys"
+)
+
+// command is one program of the course.
+type command struct {
+	name    string
+	teaches string // one line for `netprog help`
+	args    string // what follows the flags, e.g. "HOST"
+	watch   string // how to watch it with strace
+	// setup declares the command's flags and returns what runs it with the
+	// arguments left after them.
+	setup func(fs *flag.FlagSet) func(args []string) error
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+// usageError is a mistake on the command line: exit 2, with a pointer to -h.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// exitError carries a status without a message (the command printed its own).
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+var stdout io.Writer = os.Stdout
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	// Global flags before the command name: --trace.
+	for len(args) > 0 && (args[0] == "--trace" || args[0] == "-trace") {
+		sys.SetTrace(os.Stderr)
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		help(os.Stderr, nil)
+		return 2
+	}
+	name := args[0]
+	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+		return help(os.Stdout, args[1:])
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "netprog: unknown command %q (netprog help lists them)\n", name)
+		return 2
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	trace := fs.Bool("trace", false, "print each system call, strace-style, on stderr")
+	runner := c.setup(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(os.Stdout, c, fs)
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "netprog %s: %v (netprog %s -h for usage)\n", name, err, name)
+		return 2
+	}
+	if *trace {
+		sys.SetTrace(os.Stderr)
+	}
+	err := runner(fs.Args())
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	code := exitCode(err)
+	msg := err.Error()
+	var ue *usageError
+	if errors.As(err, &ue) {
+		msg += fmt.Sprintf(" (netprog %s -h for usage)", name)
+	}
+	fmt.Fprintf(os.Stderr, "netprog %s: %s\n", name, msg)
+	return code
+}
+
+// exitCode maps an error to the documented exit status.
+func exitCode(err error) int {
+	if sys.IsPeerFailure(err) {
+		return 1
+	}
+	return 2
+}
+
+func help(w io.Writer, args []string) int {
+	if len(args) > 0 {
+		c, ok := commands[args[0]]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "netprog: unknown command %q\n", args[0])
+			return 2
+		}
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		fs.Bool("trace", false, "print each system call, strace-style, on stderr")
+		c.setup(fs)
+		usage(w, c, fs)
+		return 0
+	}
+	fmt.Fprintln(w, "netprog: the network programming course's programs, on Linux system calls.")
+	fmt.Fprintln(w, "\nUsage: netprog [--trace] COMMAND [flags] [args]\n\nCommands:")
+	var names []string
+	width := 0
+	for n := range commands {
+		names = append(names, n)
+		width = max(width, len(n))
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].teaches)
+	}
+	fmt.Fprintln(w, "\nnetprog help COMMAND (or netprog COMMAND -h) shows a command's flags and how to watch it with strace.")
+	fmt.Fprintln(w, "Exit status: 0 success, 1 peer or network failure, 2 usage or system error.")
+	return 0
+}
+
+func usage(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: netprog %s [flags] %s\n\n%s\n\nFlags:\n", c.name, c.args, c.teaches)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	if c.watch != "" {
+		fmt.Fprintf(w, "\nWatch it:\n  %s\n", strings.ReplaceAll(c.watch, "\n", "\n  "))
+	}
+}

@@ -1,0 +1,137 @@
+package servers
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/sys"
+)
+
+// Config is what every model takes.
+type Config struct {
+	Addr        sys.Addr      // where to listen: IPv4, IPv6 or unix:/path
+	Backlog     int           // listen(2) backlog; 0 means SOMAXCONN
+	Proto       Protocol      // what to say back
+	Log         io.Writer     // the server's own lines ("listening on ...")
+	Verbose     bool          // log every message, as the course's servers do
+	IdleTimeout time.Duration // close a client silent this long (0: never)
+
+	MaxChildren int  // fork: at most this many children at once (0: no limit)
+	Workers     int  // prefork: how many children
+	MaxThreads  int  // thread: at most this many client threads
+	Edge        bool // epoll: edge-triggered instead of level-triggered
+	Stdin       int  // select: descriptor whose line or EOF stops the server (-1: none)
+
+	// Ready, if set, is called with the bound address once the server
+	// listens, before it accepts (tests use it with port 0).
+	Ready func(sys.Addr)
+}
+
+// Model is one way of serving: it listens on cfg.Addr, serves until ctx is
+// cancelled (or the model's own stop condition), and returns what it did.
+type Model func(ctx context.Context, cfg Config) (*Stats, error)
+
+var models = map[string]Model{}
+
+// register is called from each model's file.
+func register(name string, m Model) { models[name] = m }
+
+// Lookup returns the model with that name.
+func Lookup(name string) (Model, bool) {
+	m, ok := models[name]
+	return m, ok
+}
+
+// Models lists the model names, sorted.
+func Models() []string {
+	var names []string
+	for n := range models {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Stats is what a server counts while it runs; safe for concurrent use.
+type Stats struct {
+	Conns    atomic.Int64 // connections accepted and served
+	Bytes    atomic.Int64 // bytes echoed back
+	Refused  atomic.Int64 // connections shed (fd limit, FD_SETSIZE, max threads)
+	Children atomic.Int64 // child processes reaped
+}
+
+// logf prints one line of the server's log.
+func (c *Config) logf(format string, args ...any) {
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, format+"\n", args...)
+	}
+}
+
+func (c *Config) backlog() int {
+	if c.Backlog > 0 {
+		return c.Backlog
+	}
+	return unix.SOMAXCONN
+}
+
+// listen opens the listening socket and announces it: "listening on
+// 127.0.0.1:41235", with the port getsockname(2) reports, so that -port 0
+// can be used by people and tests.
+func (c *Config) listen() (int, error) {
+	fd, bound, err := sys.Listener(c.Addr, c.backlog(), false)
+	if err != nil {
+		return -1, err
+	}
+	c.announce(bound)
+	return fd, nil
+}
+
+func (c *Config) announce(bound sys.Addr) {
+	c.logf("listening on %s", bound)
+	if c.Ready != nil {
+		c.Ready(bound)
+	}
+}
+
+// Summary prints what the server did and what it cost: connections, bytes,
+// and CPU time (user and system) of the server and of its reaped children
+// from getrusage(2), the figures UNP's servers print on SIGINT.
+func (s *Stats) Summary(w io.Writer) {
+	var self, kids unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &self)
+	unix.Getrusage(unix.RUSAGE_CHILDREN, &kids)
+	fmt.Fprintf(w, "served %d connections, echoed %d bytes", s.Conns.Load(), s.Bytes.Load())
+	if r := s.Refused.Load(); r > 0 {
+		fmt.Fprintf(w, ", refused %d", r)
+	}
+	if c := s.Children.Load(); c > 0 {
+		fmt.Fprintf(w, ", reaped %d children", c)
+	}
+	fmt.Fprintf(w, "\nCPU time: user %.3fs sys %.3fs; children: user %.3fs sys %.3fs\n",
+		tvSec(self.Utime), tvSec(self.Stime), tvSec(kids.Utime), tvSec(kids.Stime))
+}
+
+func tvSec(tv unix.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
+
+// stopOnCancel wakes a server blocked in accept(2) when ctx ends:
+// shutdown(SHUT_RD) on a listening socket makes a blocked accept return
+// EINVAL at once, where close(2) from another thread would not wake it (and
+// would free the number for reuse under it). The returned func releases the
+// watcher.
+func stopOnCancel(ctx context.Context, lfd int) (release func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			sys.Shutdown(lfd, unix.SHUT_RD)
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
+}

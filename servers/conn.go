@@ -1,0 +1,111 @@
+package servers
+
+import (
+	"context"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/sys"
+)
+
+// bufSize is how much one read takes: the course's recv(512)/recv(1024) grew
+// up, large enough that a 1 MiB payload takes a few hundred reads, small
+// enough that a thousand clients cost little.
+const bufSize = 16 << 10
+
+// converse serves one client on a blocking socket until it quits, closes,
+// goes silent for cfg.IdleTimeout (SO_RCVTIMEO makes the read fail with
+// EAGAIN), or the connection breaks. It is the body of the iterative and
+// thread models. It does not close fd.
+func converse(cfg *Config, st *Stats, fd int, peer sys.Addr) {
+	if cfg.IdleTimeout > 0 {
+		sys.SetRecvTimeout(fd, cfg.IdleTimeout)
+	}
+	in := make([]byte, bufSize)
+	var out []byte
+	for {
+		n, err := sys.Read(fd, in)
+		switch {
+		case err != nil && sys.IsTemporary(err):
+			cfg.logf("Client %s idle for %v: closing", peer, cfg.IdleTimeout)
+			return
+		case err != nil:
+			cfg.logf("Client %s: %v", peer, err)
+			return
+		case n == 0: // end of file: the peer closed its side
+			cfg.logf("Client %s closed the connection", peer)
+			return
+		}
+		if cfg.Verbose {
+			cfg.logf("Data received: %s", Printable(in[:n]))
+		}
+		var quit bool
+		out, quit = cfg.Proto.Respond(out[:0], in[:n])
+		if len(out) > 0 {
+			m, err := sys.Send(fd, out, 0)
+			st.Bytes.Add(int64(m))
+			if err != nil {
+				cfg.logf("Client %s: %v", peer, err)
+				return
+			}
+		}
+		if quit {
+			cfg.logf("Client quits: %s", peer)
+			return
+		}
+	}
+}
+
+// connSet remembers the open client sockets of a blocking model so that a
+// stop can wake every thread blocked in read: shutdown(2) does, close(2) does
+// not.
+type connSet struct {
+	mu  sync.Mutex
+	fds map[int]struct{}
+}
+
+func (s *connSet) add(fd int) {
+	s.mu.Lock()
+	if s.fds == nil {
+		s.fds = map[int]struct{}{}
+	}
+	s.fds[fd] = struct{}{}
+	s.mu.Unlock()
+}
+
+// remove must be called before the descriptor is closed, so a stop never
+// shuts down a number the kernel has given to someone else.
+func (s *connSet) remove(fd int) {
+	s.mu.Lock()
+	delete(s.fds, fd)
+	s.mu.Unlock()
+}
+
+func (s *connSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.fds)
+}
+
+func (s *connSet) shutdownAll() {
+	s.mu.Lock()
+	for fd := range s.fds {
+		sys.Shutdown(fd, unix.SHUT_RDWR)
+	}
+	s.mu.Unlock()
+}
+
+// watch shuts down every connection in the set when ctx ends; the returned
+// func releases the watcher.
+func (s *connSet) watch(ctx context.Context) (release func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.shutdownAll()
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
+}
