@@ -1,0 +1,250 @@
+package servers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/sys"
+)
+
+// The course's prompts and labels for the chat.
+const (
+	ChatPrompt   = "SEND( TYPE q or Q to Quit):"
+	ChatReceived = "RECIEVED:" // sic: the course's spelling
+)
+
+// ChatQuiet is how long a chat waits for the rest of a message that arrived
+// without its newline before taking it as it is (the client's side of the
+// message rule; the course's Python chat sends no newlines).
+const ChatQuiet = 100 * time.Millisecond
+
+// ChatEnd says how a conversation ended.
+type ChatEnd int
+
+const (
+	ChatIQuit       ChatEnd = iota // this side typed q or Q
+	ChatInputClosed                // this side's input ended: q was sent for it
+	ChatPeerQuit                   // the peer sent q or Q
+	ChatPeerClosed                 // the peer closed the connection without q
+	ChatStopped                    // the program is stopping (the socket was shut down under us)
+)
+
+// Chat is one end of the course's peer-to-peer chat; the server and the
+// client run the same code and differ only in who speaks first.
+//
+// Turn-taking (the course): the side whose turn it is types one line, which
+// is sent; then it waits for the other's line. While this side types, poll(2)
+// watches its input and, with POLLRDHUP, the socket: so a peer that hangs up
+// is noticed at once, without reading a message it sent out of turn early.
+//
+// Duplex: both sides type whenever they like; one poll(2) waits on the
+// input and the socket together, and whichever is ready is served. That is
+// the lesson: one thread, two descriptors, no blocking on either.
+//
+// A message is a line (the message rule): lines are sent with a newline, and
+// a message that arrives without one is complete after ChatQuiet. q or Q from
+// either side ends the conversation; so does end of input (q is sent for it).
+type Chat struct {
+	In     int       // the descriptor the user types on (0)
+	Out    io.Writer // prompts and what the peer said
+	Duplex bool
+
+	input *MessageReader // kept across conversations: a pipe may hold the next lines
+}
+
+func (c *Chat) lines() *MessageReader {
+	if c.input == nil {
+		c.input = NewMessageReader(c.In, WholeLines)
+	}
+	return c.input
+}
+
+// Talk holds one conversation on the connected socket fd with peer until
+// either side quits or the connection ends. The caller closes fd; it stops
+// Talk early by shutting fd down (shutdown(2) wakes the poll).
+func (c *Chat) Talk(ctx context.Context, fd int, peer sys.Addr, speakFirst bool) (ChatEnd, error) {
+	conv := &conversation{Chat: c, ctx: ctx, fd: fd, peer: peer, sock: NewMessageReader(fd, ChatQuiet)}
+	if c.Duplex {
+		return conv.duplex()
+	}
+	return conv.turns(speakFirst)
+}
+
+// conversation is the state of one Talk.
+type conversation struct {
+	*Chat
+	ctx  context.Context
+	fd   int
+	peer sys.Addr
+	sock *MessageReader
+}
+
+func (v *conversation) turns(myTurn bool) (ChatEnd, error) {
+	for {
+		if !myTurn {
+			end, over, err := v.receive()
+			if over || err != nil {
+				return end, err
+			}
+			myTurn = true
+			continue
+		}
+		fmt.Fprint(v.Out, ChatPrompt)
+		if !v.lines().Buffered() {
+			// Wait for the user, but hear the peer hang up meanwhile.
+			fds := []unix.PollFd{
+				{Fd: int32(v.In), Events: unix.POLLIN},
+				{Fd: int32(v.fd), Events: unix.POLLRDHUP},
+			}
+			if _, err := sys.Poll(fds, -1); err != nil {
+				return ChatStopped, err
+			}
+			if fds[1].Revents != 0 {
+				fmt.Fprintln(v.Out)
+				return v.drain()
+			}
+		}
+		if end, over, err := v.send(); over || err != nil {
+			return end, err
+		}
+		myTurn = false
+	}
+}
+
+func (v *conversation) duplex() (ChatEnd, error) {
+	fmt.Fprint(v.Out, ChatPrompt)
+	for {
+		// Lines already read but not handed out are invisible to poll.
+		inReady, sockReady := v.lines().Buffered(), v.sock.Buffered()
+		if !inReady && !sockReady {
+			fds := []unix.PollFd{
+				{Fd: int32(v.In), Events: unix.POLLIN},
+				{Fd: int32(v.fd), Events: unix.POLLIN},
+			}
+			if _, err := sys.Poll(fds, -1); err != nil {
+				return ChatStopped, err
+			}
+			inReady, sockReady = fds[0].Revents != 0, fds[1].Revents != 0
+		}
+		if sockReady {
+			end, over, err := v.receive()
+			if over || err != nil {
+				return end, err
+			}
+		}
+		if inReady {
+			end, over, err := v.send()
+			if over || err != nil {
+				return end, err
+			}
+			fmt.Fprint(v.Out, ChatPrompt)
+		}
+	}
+}
+
+// send reads the user's next line and sends it; over is true when the
+// conversation ended with it.
+func (v *conversation) send() (end ChatEnd, over bool, err error) {
+	line, err := v.lines().Next()
+	end = ChatIQuit
+	switch {
+	case err == io.EOF:
+		line, end = []byte("q"), ChatInputClosed
+		fmt.Fprintln(v.Out)
+	case err != nil:
+		return ChatStopped, true, err
+	}
+	line = append(bytes.TrimRight(line, "\r\n"), '\n')
+	if _, err := sys.Send(v.fd, line, 0); err != nil {
+		return v.broken(err)
+	}
+	return end, IsQuit(line), nil
+}
+
+// receive takes the peer's next message and prints it; over is true when
+// the conversation ended with it.
+func (v *conversation) receive() (end ChatEnd, over bool, err error) {
+	msg, err := v.sock.Next()
+	switch {
+	case err == io.EOF:
+		if v.ctx.Err() != nil {
+			return ChatStopped, true, nil
+		}
+		fmt.Fprintf(v.Out, "%s closed the connection\n", v.peer)
+		return ChatPeerClosed, true, nil
+	case err != nil:
+		return v.broken(err)
+	case IsQuit(msg):
+		fmt.Fprintf(v.Out, "I received %s\n", Printable(msg))
+		return ChatPeerQuit, true, nil
+	}
+	fmt.Fprintf(v.Out, "%s %s\n", ChatReceived, Printable(msg))
+	return 0, false, nil
+}
+
+// drain prints what the peer said before it hung up, until its q or the end.
+func (v *conversation) drain() (ChatEnd, error) {
+	for {
+		end, over, err := v.receive()
+		if over || err != nil {
+			return end, err
+		}
+	}
+}
+
+// broken ends a conversation on an error: a stop we caused, or a peer failure
+// (reset, EPIPE) reported to the caller.
+func (v *conversation) broken(err error) (ChatEnd, bool, error) {
+	if v.ctx.Err() != nil {
+		return ChatStopped, true, nil
+	}
+	return ChatPeerClosed, true, err
+}
+
+// ChatServer is the course's chat server: accept one client, chat with it
+// until one side quits, then accept the next; others wait in the listen
+// queue meanwhile. It returns when ctx ends, or when its user's input ends
+// (no one is left to type).
+func ChatServer(ctx context.Context, cfg Config, chat *Chat) error {
+	lfd, err := cfg.listen()
+	if err != nil {
+		return err
+	}
+	defer sys.Close(lfd)
+	defer stopOnCancel(ctx, lfd)()
+	var conns connSet
+	defer conns.watch(ctx)()
+
+	st := &Stats{}
+	for ctx.Err() == nil {
+		fd, peer, err := accept(ctx, &cfg, st, lfd)
+		if err != nil {
+			return err
+		}
+		if fd < 0 {
+			continue
+		}
+		cfg.logf("I got a connection from %s", peer)
+		conns.add(fd)
+		if ctx.Err() != nil { // stopped before the watcher could see fd
+			conns.remove(fd)
+			sys.Close(fd)
+			break
+		}
+		end, err := chat.Talk(ctx, fd, peer, true)
+		conns.remove(fd)
+		sys.Close(fd)
+		if err != nil {
+			cfg.logf("Client %s: %v", peer, err)
+		}
+		if end == ChatInputClosed {
+			return nil
+		}
+	}
+	return nil
+}
