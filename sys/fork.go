@@ -1,0 +1,176 @@
+package sys
+
+import (
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Fork in a Go program
+//
+// A Go program is always multi-threaded: the runtime runs goroutines on
+// several OS threads, a garbage collector, a system monitor, a thread for
+// signals. fork(2) copies the whole address space but only the thread that
+// called it. In the child every other thread has vanished, possibly in the
+// middle of holding a lock (the heap's, the scheduler's), and nothing will
+// ever release it. So after a raw fork the child must not:
+//
+//   - allocate (the heap may be locked, and a GC may be half done);
+//   - enter the scheduler: no channels, no mutexes, no goroutines, no
+//     blocking Syscall (which calls runtime.entersyscall), no timers;
+//   - grow its stack: a growth copies the stack through the runtime, and a
+//     pending preemption request turns any stack check into a call into the
+//     scheduler. Every function the child runs is therefore //go:nosplit,
+//     which drops the stack check and leaves about 800 bytes of stack for the
+//     whole call chain (the linker verifies the static chains);
+//   - store pointers into memory: a store may need the GC's write barrier,
+//     which works on per-thread buffers of the parent's runtime;
+//   - be instrumented by the race detector (//go:norace): its bookkeeping
+//     lives in the parent's threads too;
+//   - run a Go signal handler: the handlers were installed for the parent's
+//     runtime.
+//
+// What it may do: make raw system calls (unix.RawSyscall, which is nosplit
+// and norace and does not tell the scheduler), read any memory, and write
+// numbers and bytes into global, preallocated arrays. Anything that needs
+// formatting (a prefix, a message) is prepared by the parent before the fork
+// and read by the child from its copy of memory.
+//
+// This is the pattern of Go's own syscall.forkAndExecInChild1, which does
+// the same between fork and exec; the difference is that our child never
+// execs: it runs a small function and leaves with exit_group(2).
+
+// supportedFork lists the architectures whose clone(2) argument order and
+// kernel struct sigaction (handler, flags, restorer, mask) this file uses;
+// s390x swaps clone's first two arguments and mips orders sigaction
+// differently.
+var supportedFork = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" ||
+	runtime.GOARCH == "riscv64" || runtime.GOARCH == "loong64" || runtime.GOARCH == "ppc64le"
+
+// Fork creates a child process with clone(2) and flags SIGCHLD only (no
+// CLONE_VM, no CLONE_THREAD): a true fork, with its own copy of memory and
+// descriptors, that sends SIGCHLD to the parent when it ends. In the parent it
+// returns the child's pid; the child runs child and exits with exit_group(2)
+// and child's result as its status (0-255). It never returns in the child.
+//
+// child must be a top-level function marked //go:nosplit and //go:norace
+// (and //go:nocheckptr if it converts unsafe pointers), calling only
+// functions marked the same way, such as the Child* functions of this
+// package; it may read memory the parent prepared and write numbers into
+// global arrays, nothing else (see the comment at the top of this file for
+// why). The forking frame and the child's chain share the 800 bytes the
+// runtime guarantees a nosplit chain: keep the child's frames small.
+//
+// How, step by step (the parent's part, then the child's):
+//
+//  1. Lock the goroutine to its OS thread, so the signal mask we set is the
+//     mask of the thread that forks.
+//  2. Block every signal on that thread with rt_sigprocmask(2): the child is
+//     born with that mask, so no Go signal handler can run in it before it
+//     has removed them. Signals for the process meanwhile go to other
+//     threads; those for this thread wait.
+//  3. clone(SIGCHLD) with RawSyscall: no runtime bookkeeping around the call.
+//  4. Parent: restore the mask, unlock the thread, return the pid.
+//  5. Child: set every signal the parent caught back to SIG_DFL with
+//     rt_sigaction(2), keeping those it ignored ignored (as execve(2) does),
+//     so SIGTERM ends the child and SIGPIPE would kill it, as in any Unix
+//     child; then unblock every signal; run child; exit_group.
+func Fork(child func() int) (int, error) {
+	if !supportedFork {
+		trace("clone", "child_stack=NULL, flags=SIGCHLD", -1, unix.ENOSYS)
+		return -1, syscallErr("clone", unix.ENOSYS)
+	}
+	runtime.LockOSThread()
+	pid, errno := rawFork(child)
+	runtime.UnlockOSThread()
+	var err error
+	if errno != 0 {
+		err = errno
+	}
+	trace("clone", "child_stack=NULL, flags=SIGCHLD", int(pid), err)
+	if err != nil {
+		return -1, syscallErr("clone", err)
+	}
+	return int(pid), nil
+}
+
+// sigset_t as the kernel takes it (8 bytes: 64 signals), and struct
+// sigaction as rt_sigaction(2) takes it on the architectures in
+// supportedFork.
+type kernelSigaction struct {
+	handler  uintptr
+	flags    uintptr
+	restorer uintptr
+	mask     uint64
+}
+
+const (
+	sigDfl   = 0 // SIG_DFL
+	sigIgn   = 1 // SIG_IGN
+	nsig     = 64
+	sigsetSz = 8
+)
+
+var (
+	allSignals = ^uint64(0)
+	noSignals  uint64
+
+	// The child's rt_sigaction arguments: globals, so the child's frames
+	// stay small and no pointer to its stack reaches the kernel.
+	dflAction kernelSigaction // handler SIG_DFL, no flags, empty mask
+	ignAction = kernelSigaction{handler: sigIgn}
+	oldAction kernelSigaction // written by the kernel in the child's copy
+)
+
+// rawFork is steps 2, 3 and 5 of Fork. It is nosplit and norace because the
+// child returns from clone into this frame; noinline keeps its frame its own.
+//
+//go:noinline
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func rawFork(child func() int) (pid uintptr, errno unix.Errno) {
+	var saved uint64
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
+		uintptr(unsafe.Pointer(&allSignals)), uintptr(unsafe.Pointer(&saved)), sigsetSz, 0, 0)
+	pid, _, errno = unix.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+	if errno != 0 || pid != 0 {
+		// The parent (or a failed clone): put the thread's mask back.
+		unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
+			uintptr(unsafe.Pointer(&saved)), 0, sigsetSz, 0, 0)
+		return pid, errno
+	}
+
+	// The child. Only this thread exists; nothing below may allocate,
+	// lock, grow the stack or store a pointer.
+	resetSignalsInChild()
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
+		uintptr(unsafe.Pointer(&noSignals)), 0, sigsetSz, 0, 0)
+	code := child()
+	for {
+		unix.RawSyscall(unix.SYS_EXIT_GROUP, uintptr(code), 0, 0)
+	}
+}
+
+// resetSignalsInChild sets every signal's action to SIG_DFL, except those
+// that were SIG_IGN, which stay ignored (SIGKILL and SIGSTOP cannot be
+// changed). Signals are still blocked while it runs, so none can arrive
+// half-way.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func resetSignalsInChild() {
+	for sig := uintptr(1); sig <= nsig; sig++ {
+		if sig == uintptr(unix.SIGKILL) || sig == uintptr(unix.SIGSTOP) {
+			continue
+		}
+		_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig,
+			uintptr(unsafe.Pointer(&dflAction)), uintptr(unsafe.Pointer(&oldAction)), sigsetSz, 0, 0)
+		if e == 0 && oldAction.handler == sigIgn {
+			unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig,
+				uintptr(unsafe.Pointer(&ignAction)), 0, sigsetSz, 0, 0)
+		}
+	}
+}
