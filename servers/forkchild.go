@@ -1,0 +1,198 @@
+package servers
+
+import (
+	"golang.org/x/sys/unix"
+
+	"netprog/sys"
+)
+
+// The forked child's side of the fork and prefork models.
+//
+// Everything here runs after sys.Fork in a child that has only one thread
+// and must not allocate, lock, grow its stack or store pointers (sys/fork.go
+// says why): functions are //go:nosplit and //go:norace, data lives in
+// global arrays, and what the child needs to know (which socket, what
+// prefix, which counters) the parent writes into childArgs just before the
+// fork, under family.mu. The child reads its own copy: fork copies memory,
+// so the parent can change childArgs for the next child at once.
+//
+// The child speaks the same protocol as converse (conn.go), re-implemented
+// without slices that grow: the message rule, the prefix, q/Q to quit, raw
+// echo. It ends with the errno that ended the conversation as its exit
+// status (0: the client closed or quit; ECONNRESET, EPIPE; EAGAIN: idle for
+// longer than SO_RCVTIMEO), which the parent reports when it reaps it.
+
+// maxPrefix is the longest reply prefix a child can send.
+const maxPrefix = 256
+
+// childCount is one child's slot in memory shared with the parent
+// (sys.MapShared): the child adds, the parent reads after reaping it. Each
+// child has its own slot, so plain stores suffice.
+type childCount struct {
+	conns uint64 // connections accepted (prefork: the child accepts)
+	bytes uint64 // bytes echoed
+}
+
+// childArgs is the parent's message to the next child.
+var childArgs struct {
+	lfd       int // the listening socket
+	cfd       int // fork: the client's socket (prefork: -1)
+	prefix    [maxPrefix]byte
+	prefixLen int
+	quit, raw bool
+	idle      unix.Timeval // prefork: SO_RCVTIMEO for each client (zero: none)
+	counts    []childCount // shared with the parent
+	slot      int          // this child's index in counts
+}
+
+var (
+	childIn  [bufSize]byte
+	childOut [bufSize + maxPrefix]byte
+)
+
+// forkChild is the child of the fork model: close the listening socket
+// (the parent still has it; only the last close frees a socket), close
+// everything else it inherited but its client, serve the client, exit.
+//
+//go:nosplit
+//go:norace
+func forkChild() int {
+	sys.ChildClose(childArgs.lfd)
+	sys.ChildCloseAllBut(childArgs.cfd)
+	code := serveChild(childArgs.cfd)
+	sys.ChildClose(childArgs.cfd)
+	return int(code)
+}
+
+// preforkChild is a worker of the prefork model (UNP's serv02): keep only
+// the listening socket, then accept and serve clients one after another,
+// forever. The kernel hands each connection to one of the workers blocked
+// in accept on the shared socket (an exclusive wait: no thundering herd).
+// Workers end by a signal from the parent; an error from accept other
+// than one about a single connection ends the worker with that errno, and
+// the parent forks a replacement.
+//
+//go:nosplit
+//go:norace
+func preforkChild() int {
+	lfd := childArgs.lfd
+	sys.ChildCloseAllBut(lfd)
+	for {
+		fd, e := sys.ChildAccept(lfd)
+		switch e {
+		case 0:
+		case unix.ECONNABORTED, unix.EPROTO, unix.ENETDOWN, unix.ENOPROTOOPT, unix.EHOSTDOWN,
+			unix.ENONET, unix.EHOSTUNREACH, unix.EOPNOTSUPP, unix.ENETUNREACH:
+			continue // that connection died in the queue (accept(2)): take the next
+		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+			sys.ChildSleep(&backoffSleep) // out of resources: do not spin
+			continue
+		default:
+			return int(e) // EINVAL: the listening socket was shut down
+		}
+		childArgs.counts[childArgs.slot].conns++
+		if childArgs.idle.Sec != 0 || childArgs.idle.Usec != 0 {
+			sys.ChildSetRecvTimeout(fd, &childArgs.idle)
+		}
+		serveChild(fd)
+		sys.ChildClose(fd)
+	}
+}
+
+// backoffSleep is acceptBackoff for a child. (nanosleep writes into it only
+// when a stop and continue interrupts it, leaving a shorter pause next time:
+// harmless.)
+var backoffSleep = unix.Timespec{Nsec: int64(acceptBackoff)}
+
+// serveChild talks to one client until it closes, quits, goes idle or the
+// connection breaks; it returns the errno that ended it (0: closed or
+// quit).
+//
+//go:nosplit
+//go:norace
+func serveChild(fd int) unix.Errno {
+	for {
+		n, e := sys.ChildRead(fd, childIn[:])
+		if e != 0 {
+			return e // EAGAIN: idle past SO_RCVTIMEO; ECONNRESET
+		}
+		if n == 0 {
+			return 0 // end of file: the client closed its side
+		}
+		if childArgs.raw {
+			m, e := sys.ChildSend(fd, childIn[:n])
+			childArgs.counts[childArgs.slot].bytes += uint64(m)
+			if e != 0 {
+				return e
+			}
+			continue
+		}
+		quit, e := respondChild(fd, n)
+		if e != 0 {
+			return e
+		}
+		if quit {
+			return 0
+		}
+	}
+}
+
+// respondChild answers the n bytes in childIn by the message rule (see
+// Protocol.Respond): one reply per line, a read ending without a newline
+// ends a message too, and q/Q quits after the replies before it are sent.
+//
+//go:nosplit
+//go:norace
+func respondChild(fd, n int) (quit bool, e unix.Errno) {
+	out := 0
+	for start := 0; start < n; {
+		end := start
+		for end < n && childIn[end] != '\n' {
+			end++
+		}
+		if end < n {
+			end++ // the newline belongs to the message
+		}
+		if childArgs.quit && isQuitChild(start, end) {
+			quit = true
+			break
+		}
+		if out+childArgs.prefixLen+end-start > len(childOut) {
+			if e = flushChild(fd, out); e != 0 {
+				return false, e
+			}
+			out = 0
+		}
+		out += copy(childOut[out:], childArgs.prefix[:childArgs.prefixLen])
+		out += copy(childOut[out:], childIn[start:end])
+		start = end
+	}
+	return quit, flushChild(fd, out)
+}
+
+// flushChild sends childOut[:n] and counts what got out.
+//
+//go:nosplit
+//go:norace
+func flushChild(fd, n int) unix.Errno {
+	if n == 0 {
+		return 0
+	}
+	m, e := sys.ChildSend(fd, childOut[:n])
+	childArgs.counts[childArgs.slot].bytes += uint64(m)
+	return e
+}
+
+// isQuitChild is IsQuit for the message childIn[start:end].
+//
+//go:nosplit
+//go:norace
+func isQuitChild(start, end int) bool {
+	if end > start && childIn[end-1] == '\n' {
+		end--
+	}
+	if end > start && childIn[end-1] == '\r' {
+		end--
+	}
+	return end-start == 1 && (childIn[start] == 'q' || childIn[start] == 'Q')
+}

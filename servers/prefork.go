@@ -1,0 +1,101 @@
+package servers
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/sys"
+)
+
+func init() { register("prefork", Prefork) }
+
+// Prefork is UNP's serv02: the parent opens the listening socket and forks
+// cfg.Workers children at start (default 4); each child blocks in accept(2)
+// on the shared socket and serves clients one after another. The kernel
+// wakes one blocked acceptor per connection (the wait is exclusive), so
+// there is no thundering herd. The fork is paid once per worker instead of
+// once per client; the price is a fixed pool: with every worker busy, new
+// clients wait in the listen queue.
+//
+// Each child first closes every descriptor but the listening socket and the
+// standard three (close_range(2)): it inherited the parent's runtime
+// descriptors and anything else open at the time of the fork. The parent
+// only watches: it reaps children that die (a crash, a kill) and forks
+// replacements, slowing down when children die faster than one set of
+// workers per second, so a child that dies at start cannot make it fork in
+// a loop. On stop it ends the children with SIGTERM and reaps them.
+//
+// Connections and bytes are counted by the children in memory shared with
+// the parent (sys.MapShared) and summed when each child is reaped.
+func Prefork(ctx context.Context, cfg Config) (*Stats, error) {
+	if err := checkChildProto(cfg.Proto); err != nil {
+		return nil, err
+	}
+	workers := cfg.Workers
+	if workers < 1 {
+		workers = 4
+	}
+	serializeLog(&cfg)
+	lfd, err := cfg.listen()
+	if err != nil {
+		return nil, err
+	}
+	defer sys.Close(lfd)
+
+	st := &Stats{}
+	kids, err := newChildren(&cfg, st, workers)
+	if err != nil {
+		return nil, err
+	}
+	defer kids.stop()
+
+	args := func() {
+		childArgs.lfd, childArgs.cfd = lfd, -1
+		childArgs.idle = unix.NsecToTimeval(cfg.IdleTimeout.Nanoseconds())
+		setChildProto(cfg.Proto)
+	}
+	// The crash-loop brake: at most `workers` deaths per second.
+	var (
+		windowStart = time.Now()
+		windowBase  int64
+		resume      *time.Timer
+		resumeC     <-chan time.Time
+	)
+	defer func() {
+		if resume != nil {
+			resume.Stop()
+		}
+	}()
+	for {
+		for resumeC == nil && ctx.Err() == nil && kids.count() < workers {
+			pid, err := kids.spawn(preforkChild, args)
+			if err != nil {
+				cfg.logf("Cannot fork a worker: %v: trying again in 1s", err)
+				resume = time.NewTimer(time.Second)
+				resumeC = resume.C
+				break
+			}
+			cfg.logf("Forked worker process: %d", pid)
+		}
+		select {
+		case <-ctx.Done():
+			return st, nil
+		case <-kids.reaped:
+			now, dead := time.Now(), st.Children.Load()
+			if now.Sub(windowStart) > time.Second {
+				windowStart, windowBase = now, dead
+			}
+			if dead-windowBase > int64(workers) && resumeC == nil {
+				cfg.logf("Workers are dying fast (%d in %v): waiting 1s before forking again",
+					dead-windowBase, now.Sub(windowStart).Round(time.Millisecond))
+				resume = time.NewTimer(time.Second)
+				resumeC = resume.C
+				windowStart, windowBase = now.Add(time.Second), dead
+			}
+		case <-resumeC:
+			resumeC = nil
+		}
+	}
+}
