@@ -21,6 +21,9 @@ const bufSize = 16 << 10
 func converse(cfg *Config, st *Stats, fd int, peer sys.Addr) {
 	if cfg.IdleTimeout > 0 {
 		sys.SetRecvTimeout(fd, cfg.IdleTimeout)
+		// A peer that does not read its echo (a slow reader) blocks our send
+		// once the socket buffers are full: SO_SNDTIMEO bounds that too.
+		sys.SetSendTimeout(fd, cfg.IdleTimeout)
 	}
 	in := make([]byte, bufSize)
 	var out []byte
@@ -45,6 +48,10 @@ func converse(cfg *Config, st *Stats, fd int, peer sys.Addr) {
 		if len(out) > 0 {
 			m, err := sys.Send(fd, out, 0)
 			st.Bytes.Add(int64(m))
+			if err != nil && sys.IsTemporary(err) {
+				cfg.logf("Client %s idle for %v (not reading): closing", peer, cfg.IdleTimeout)
+				return
+			}
 			if err != nil {
 				cfg.logf("Client %s: %v", peer, err)
 				return

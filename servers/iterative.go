@@ -46,6 +46,7 @@ func Iterative(ctx context.Context, cfg Config) (*Stats, error) {
 // server must stop; a stop (ctx cancelled, listening socket shut down) is a
 // nil error with fd -1 and ctx.Err() set.
 func accept(ctx context.Context, cfg *Config, st *Stats, lfd int) (int, sys.Addr, error) {
+	spare.Hold() // see reserve.go; a no-op once held
 	fd, peer, err := sys.Accept4(lfd, 0)
 	switch {
 	case err == nil:
@@ -54,6 +55,13 @@ func accept(ctx context.Context, cfg *Config, st *Stats, lfd int) (int, sys.Addr
 	case ctx.Err() != nil:
 		return -1, sys.Addr{}, nil
 	case sys.IsAcceptRetry(err):
+		return -1, sys.Addr{}, nil
+	case outOfDescriptors(err):
+		shed(ctx, cfg, st, lfd, err)
+		return -1, sys.Addr{}, nil
+	case outOfMemory(err):
+		cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
+		pause(ctx, acceptBackoff)
 		return -1, sys.Addr{}, nil
 	}
 	return -1, sys.Addr{}, err

@@ -1,0 +1,267 @@
+package servers
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/socket"
+	"golang.org/x/sys/unix"
+
+	"netprog/sys"
+)
+
+func init() { register("goroutine", Goroutine) }
+
+// Goroutine serves each client in its own goroutine, on sockets from
+// github.com/mdlayher/socket: Go's own answer, and the epoll model in
+// disguise.
+//
+// The code reads like the thread model: read, reply, read again, each
+// client in a straight line with its own buffer. But the sockets are
+// nonblocking and registered with the Go runtime's netpoller, which is an
+// edge-triggered epoll the runtime owns (strace shows its epoll_ctl(ADD)
+// for every socket and the epoll_wait of the thread that runs it). When a
+// read would block (EAGAIN), the goroutine is parked and its thread goes
+// on running other goroutines; when epoll says the socket is ready, the
+// goroutine is made runnable and retries. So: a few threads (GOMAXPROCS
+// plus those in system calls), not one per client; a goroutine costs a few
+// kilobytes of stack where a thread costs a kernel task and megabytes of
+// address space; and the runtime does the epoll bookkeeping (readiness,
+// EPOLLOUT interest, the edge) that the epoll model does by hand.
+//
+// Compared with the epoll model:
+//   - per client, a goroutine stack and a read buffer instead of one small
+//     state struct: more memory with many idle clients;
+//   - a wake-up goes through the scheduler (epoll_wait, ready the
+//     goroutine, switch to it) instead of a direct call: a little more work
+//     per event, spread over every CPU instead of one loop on one;
+//   - backpressure is free: while a write waits for the peer to read, the
+//     goroutine is not reading, exactly as in the blocking models;
+//   - deadlines (-idle-timeout) are the runtime's timers, where the event
+//     loops compute epoll_wait's timeout themselves.
+//
+// Each system call on a client socket is still made by package sys (so
+// --trace shows it), inside the socket package's ReadFunc and WriteFunc,
+// which retry it when the netpoller says the socket is ready. What sys does
+// not see is the runtime's own work: socket.New's fcntl(O_NONBLOCK) and
+// getsockopt(SO_TYPE), and the netpoller's epoll calls.
+func Goroutine(ctx context.Context, cfg Config) (*Stats, error) {
+	spare.Hold() // see reserve.go
+	lfd, err := cfg.listen()
+	if err != nil {
+		return nil, err
+	}
+	if err := sys.SetNonblock(lfd, true); err != nil {
+		sys.Close(lfd)
+		return nil, err
+	}
+	ln, err := socket.New(lfd, "tcp")
+	if err != nil {
+		sys.Close(lfd)
+		return nil, err
+	}
+	defer ln.Close()
+
+	st := &Stats{}
+	var conns goroutineConns
+	release := conns.watch(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		// However the loop ended, every client ends before we return.
+		conns.shutdownAll()
+		wg.Wait()
+		release()
+	}()
+	for {
+		var fd int
+		var peer sys.Addr
+		err := ln.ReadFunc(ctx, "accept4", func(lfd int) error {
+			var err error
+			fd, peer, err = sys.Accept4(lfd, unix.SOCK_NONBLOCK)
+			return rawErrno(err)
+		})
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return st, nil
+		case sys.IsAcceptRetry(err):
+			continue
+		case outOfDescriptors(err):
+			shedNonblocking(ctx, &cfg, st, lfd, err)
+			continue
+		case outOfMemory(err):
+			cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
+			pause(ctx, acceptBackoff)
+			continue
+		default:
+			return st, err
+		}
+		c, err := socket.New(fd, "tcp")
+		if err != nil {
+			cfg.logf("Client %s: %v", peer, err)
+			sys.Close(fd)
+			continue
+		}
+		st.Conns.Add(1)
+		cfg.logf("Got the connection from: %s", peer)
+		conns.add(ctx, c)
+		wg.Go(func() {
+			defer conns.remove(c)
+			serveGoroutine(&cfg, st, c, peer)
+		})
+	}
+}
+
+// serveGoroutine is one client's conversation: converse, on the netpoller.
+// It closes the connection.
+func serveGoroutine(cfg *Config, st *Stats, c *socket.Conn, peer sys.Addr) {
+	defer c.Close()
+	in := make([]byte, bufSize)
+	var out []byte
+	idle := cfg.IdleTimeout
+	for {
+		if idle > 0 {
+			c.SetReadDeadline(time.Now().Add(idle))
+		}
+		var n int
+		err := c.ReadFunc(context.Background(), "read", func(fd int) error {
+			var err error
+			n, err = sys.Read(fd, in)
+			return rawErrno(err)
+		})
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			cfg.logf("Client %s idle for %v: closing", peer, idle)
+			return
+		case err != nil:
+			cfg.logf("Client %s: %v", peer, err)
+			return
+		case n == 0:
+			cfg.logf("Client %s closed the connection", peer)
+			return
+		}
+		if cfg.Verbose {
+			cfg.logf("Data received: %s", Printable(in[:n]))
+		}
+		var quit bool
+		out, quit = cfg.Proto.Respond(out[:0], in[:n])
+		if len(out) > 0 {
+			if idle > 0 {
+				// A peer that does not read its echo for this long is idle too.
+				c.SetWriteDeadline(time.Now().Add(idle))
+			}
+			sent := 0
+			err := c.WriteFunc(context.Background(), "sendto", func(fd int) error {
+				n, err := sys.Send(fd, out[sent:], 0)
+				sent += n
+				return rawErrno(err)
+			})
+			st.Bytes.Add(int64(sent))
+			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				cfg.logf("Client %s idle for %v (not reading): closing", peer, idle)
+				return
+			case err != nil:
+				cfg.logf("Client %s: %v", peer, err)
+				return
+			}
+		}
+		if quit {
+			cfg.logf("Client quits: %s", peer)
+			return
+		}
+	}
+}
+
+// rawErrno turns an error from package sys back into the bare errno the
+// socket package's ReadFunc and WriteFunc expect: they compare it with
+// EAGAIN to decide whether to wait for the netpoller and try again.
+func rawErrno(err error) error {
+	if err == nil {
+		return nil
+	}
+	if e := sys.Errno(err); e != 0 {
+		return e
+	}
+	return err
+}
+
+// shedNonblocking is shed (reserve.go) for a nonblocking listening socket:
+// the accept after freeing the spare may find nobody waiting (EAGAIN).
+func shedNonblocking(ctx context.Context, cfg *Config, st *Stats, lfd int, err error) {
+	peer, serr := spare.Shed(lfd, unix.SOCK_NONBLOCK)
+	switch {
+	case serr == nil:
+		st.Refused.Add(1)
+		cfg.logf("Out of descriptors (%v): refused the connection from %s", sys.Errno(err), peer)
+	case errors.Is(serr, ErrNoReserve):
+		cfg.logf("Out of descriptors (%v) and no spare to shed with: not accepting for %v", sys.Errno(err), acceptBackoff)
+		pause(ctx, acceptBackoff)
+	}
+}
+
+// goroutineConns is the goroutine model's connSet: on a stop it shuts
+// every client down, which ends a read with end of file and a write with
+// EPIPE, so every goroutine returns. shutdown(2) runs through the socket's
+// RawConn.Control, which keeps the descriptor from being closed (and its
+// number reused) under it.
+type goroutineConns struct {
+	mu    sync.Mutex
+	conns map[*socket.Conn]struct{}
+	done  bool
+}
+
+// add registers c; after a stop it shuts c down at once, so a connection
+// accepted just as the stop came cannot keep its goroutine waiting.
+func (s *goroutineConns) add(ctx context.Context, c *socket.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns == nil {
+		s.conns = map[*socket.Conn]struct{}{}
+	}
+	s.conns[c] = struct{}{}
+	if s.done || ctx.Err() != nil {
+		shutdownConn(c)
+	}
+}
+
+func (s *goroutineConns) remove(c *socket.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// watch shuts every client down when ctx ends; the returned func releases
+// the watcher.
+func (s *goroutineConns) watch(ctx context.Context) (release func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.shutdownAll()
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
+}
+
+// shutdownAll shuts down every client, and any added later.
+func (s *goroutineConns) shutdownAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done = true
+	for c := range s.conns {
+		shutdownConn(c)
+	}
+}
+
+func shutdownConn(c *socket.Conn) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) { sys.Shutdown(int(fd), unix.SHUT_RDWR) })
+}

@@ -1,0 +1,152 @@
+package servers
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/sys"
+)
+
+// Running out of descriptors
+//
+// When a process has as many descriptors open as RLIMIT_NOFILE allows,
+// accept(2) fails with EMFILE (ENFILE when the whole system is out). Linux
+// reserves the new descriptor before it looks at the listen queue, so the
+// connection stays queued and the listening socket stays readable: a server
+// that merely retries spins at 100% CPU, and one that waits in poll is woken
+// again at once, forever. Its clients see nothing either: their connects
+// completed in the kernel, and they wait for a reply that never comes.
+//
+// The reserve-descriptor technique (libev and nginx-era servers use it)
+// keeps one spare descriptor open on /dev/null. On EMFILE the server closes
+// the spare, which frees exactly one slot, accepts the waiting connection
+// into it, closes that connection at once (the client sees end of file: a
+// clear refusal instead of a hang), and opens the spare again. The server
+// sheds the excess load and serves again as soon as clients leave.
+
+// Reserve is a spare descriptor kept for shedding connections when the
+// process is out of descriptors. The zero value holds nothing; Hold opens
+// the spare. It is safe for concurrent use.
+type Reserve struct {
+	mu   sync.Mutex
+	fd   int
+	held bool
+}
+
+// ErrNoReserve is Shed's error when no spare descriptor is held (it could
+// not be opened again because the process is still out of descriptors):
+// the caller must back off instead of retrying accept at once.
+var ErrNoReserve = errors.New("no spare descriptor to shed the connection with")
+
+// spare is the process's reserve: RLIMIT_NOFILE counts the descriptors of
+// the whole process, so one spare serves every model running in it. It
+// stays open for the life of the process, like the standard descriptors.
+var spare Reserve
+
+// Hold opens the spare descriptor unless it is already held.
+func (r *Reserve) Hold() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.holdLocked()
+}
+
+func (r *Reserve) holdLocked() error {
+	if r.held {
+		return nil
+	}
+	fd, err := sys.Open("/dev/null", unix.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	r.fd, r.held = fd, true
+	return nil
+}
+
+// Release closes the spare descriptor.
+func (r *Reserve) Release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.held {
+		sys.Close(r.fd)
+		r.held = false
+	}
+}
+
+// Shed takes one connection off lfd's queue with the spare's slot and
+// closes it: close the spare, accept4(lfd, flags), close the connection,
+// open the spare again. On a blocking lfd the accept waits for a
+// connection; on a nonblocking one it may fail with EAGAIN (nobody was
+// waiting after all). It returns the peer that was turned away, or
+// ErrNoReserve when there was no spare to free.
+func (r *Reserve) Shed(lfd, flags int) (sys.Addr, error) {
+	r.mu.Lock()
+	if r.holdLocked() != nil {
+		r.mu.Unlock()
+		return sys.Addr{}, ErrNoReserve
+	}
+	fd := r.fd
+	r.held = false
+	r.mu.Unlock()
+	// The lock is not held across the accept: on a blocking socket it may
+	// wait, and another server in the process may need a reserve meanwhile
+	// (it opens its own if it can, or backs off).
+	sys.Close(fd)
+	cfd, peer, err := sys.Accept4(lfd, flags)
+	if err == nil {
+		sys.Close(cfd)
+	}
+	r.Hold() // may fail if another thread took the slot; the next Shed retries
+	return peer, err
+}
+
+// outOfDescriptors reports whether an accept error means the process or the
+// system has no descriptor left for the connection.
+func outOfDescriptors(err error) bool {
+	e := sys.Errno(err)
+	return e == unix.EMFILE || e == unix.ENFILE
+}
+
+// outOfMemory reports whether an accept error means the kernel could not
+// allocate for the connection: nothing to shed, only to wait for.
+func outOfMemory(err error) bool {
+	e := sys.Errno(err)
+	return e == unix.ENOBUFS || e == unix.ENOMEM
+}
+
+// acceptBackoff is how long a server stops accepting when it can neither
+// take a connection nor shed one: long enough not to spin, short enough
+// that clients barely notice.
+const acceptBackoff = 100 * time.Millisecond
+
+// shed turns away the connection that accept could not take for want of a
+// descriptor (err: EMFILE or ENFILE), counting it as refused; with no spare
+// to do it with, it waits acceptBackoff (or until ctx ends) so the caller
+// does not spin. For blocking models; the event loops pause their listener
+// instead of sleeping.
+func shed(ctx context.Context, cfg *Config, st *Stats, lfd int, err error) {
+	peer, serr := spare.Shed(lfd, 0)
+	switch {
+	case serr == nil:
+		st.Refused.Add(1)
+		cfg.logf("Out of descriptors (%v): refused the connection from %s", sys.Errno(err), peer)
+	case errors.Is(serr, ErrNoReserve):
+		cfg.logf("Out of descriptors (%v) and no spare to shed with: not accepting for %v", sys.Errno(err), acceptBackoff)
+		pause(ctx, acceptBackoff)
+	}
+	// Any other error is the accept's own (EINVAL after a stop, a
+	// connection aborted in the queue): the caller's next accept sees it.
+}
+
+// pause sleeps for d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

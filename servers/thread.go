@@ -1,0 +1,130 @@
+package servers
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/sys"
+)
+
+func init() { register("thread", Thread) }
+
+// defaultMaxThreads bounds the thread model when cfg.MaxThreads is 0. The
+// Go runtime aborts a program that reaches 10,000 threads
+// (runtime/debug.SetMaxThreads), and each thread costs a kernel task and
+// its stack.
+const defaultMaxThreads = 1000
+
+// Thread is the course's threaded echo server: the main thread accepts, and
+// every client gets a kernel thread of its own that talks to it with
+// blocking system calls (the thread sleeps in read(2) until the client
+// sends), then ends with it.
+//
+// Go has no threads to start, only goroutines, which the runtime spreads
+// over a few threads. runtime.LockOSThread wires a goroutine to the thread
+// it runs on; and a goroutine that ends without unlocking takes that
+// thread with it: the runtime lets it exit rather than reuse it. So each
+// client's goroutine locks, and the runtime must clone(CLONE_THREAD) new
+// threads as client threads die: one kernel thread per client, created
+// for it and ended with it, as with pthread_create. Its reads and writes
+// are raw blocking system calls on a blocking socket; while one sleeps the
+// runtime hands the thread's processor (P) to another thread, so the
+// others go on.
+//
+// Each thread is named "client-N" with prctl(PR_SET_NAME), so that
+// ps -L -p PID, top -H and /proc/PID/task/*/comm show who is who.
+//
+// At most cfg.MaxThreads clients are served at once: when all are busy the
+// server stops accepting, so further clients wait in the listen queue (their
+// connects completed; their first reply waits) rather than being refused,
+// the same choice as fork's -max-children. A stop shuts every client socket
+// down (shutdown(2) wakes a thread blocked in read; close(2) from another
+// thread does not), then waits for the threads to end.
+func Thread(ctx context.Context, cfg Config) (*Stats, error) {
+	lfd, err := cfg.listen()
+	if err != nil {
+		return nil, err
+	}
+	releaseListener := stopOnCancel(ctx, lfd)
+	var conns connSet
+	releaseConns := conns.watch(ctx)
+	maxThreads := cfg.MaxThreads
+	if maxThreads <= 0 {
+		maxThreads = defaultMaxThreads
+	}
+	slots := make(chan struct{}, maxThreads)
+	var wg sync.WaitGroup
+	st := &Stats{}
+	defer func() {
+		// However the loop ended, every client thread ends before we return.
+		conns.shutdownAll()
+		wg.Wait()
+		releaseConns()
+		releaseListener()
+		sys.Close(lfd)
+	}()
+	pid := sys.Getpid()
+	for n := 1; ctx.Err() == nil; {
+		select {
+		case slots <- struct{}{}:
+		default:
+			cfg.logf("All %d client threads busy: not accepting until one ends", maxThreads)
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return st, nil
+			}
+		}
+		fd, peer, err := accept(ctx, &cfg, st, lfd)
+		if err != nil || fd < 0 {
+			<-slots
+			if err != nil {
+				return st, err
+			}
+			continue
+		}
+		conns.add(fd)
+		if ctx.Err() != nil {
+			// The stop may have shut the others down before this one was
+			// in the set.
+			sys.Shutdown(fd, unix.SHUT_RDWR)
+		}
+		name := fmt.Sprintf("client-%d", n)
+		n++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			clientThread(&cfg, st, &conns, fd, peer, name, pid)
+		}()
+	}
+	return st, nil
+}
+
+// clientThread is a client's kernel thread: it locks its goroutine to the
+// thread for good, names the thread, converses on the blocking socket and
+// closes it.
+func clientThread(cfg *Config, st *Stats, conns *connSet, fd int, peer sys.Addr, name string, pid int) {
+	runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+	tid := sys.Gettid()
+	if tid == pid {
+		// The process's first thread. Naming it would rename the process
+		// in ps, and Go never ends it (that would end the process): it is
+		// parked for good instead. Rare; give it back to the runtime.
+		defer runtime.UnlockOSThread()
+		cfg.logf("New child %s (thread %d, the process's main thread: left unnamed)", name, tid)
+	} else {
+		if err := sys.SetThreadName(name); err != nil {
+			cfg.logf("Naming thread %d %s: %v", tid, name, err)
+		}
+		cfg.logf("New child %s (thread %d)", name, tid)
+	}
+	cfg.logf("Got the connection from %s", peer)
+	converse(cfg, st, fd, peer)
+	conns.remove(fd)
+	sys.Close(fd)
+}
