@@ -1,0 +1,57 @@
+package raw
+
+import "golang.org/x/sys/unix"
+
+// The classic BPF programs ping attaches with SO_ATTACH_FILTER (the ones
+// iputils attaches, in the notation of bpf_asm). A raw ICMP socket receives
+// a copy of every ICMP packet of the host; with another ping flooding, their
+// replies would fill our receive buffer and ours would be dropped. The
+// program runs in the kernel before the packet is queued: an echo reply with
+// another identifier is dropped (return 0), everything else is kept whole
+// (return 0xffffffff: "up to this many bytes").
+
+func bpfStmt(code uint16, k uint32) unix.SockFilter {
+	return unix.SockFilter{Code: code, K: k}
+}
+
+func bpfJump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
+	return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
+}
+
+// filterIPv4 is for a raw IPv4 socket, where the packet starts with the IP
+// header:
+//
+//	ldxb 4*([0]&0xf)        ; X = IP header length (IHL)
+//	ldh  [x+4]              ; A = ICMP identifier
+//	jeq  #id, ours, notours
+//	ours:    ret #0xffffffff
+//	notours: ldb [x+0]      ; A = ICMP type
+//	jeq  #0 (echo reply), drop, keep
+//	keep:    ret #0xffffffff
+//	drop:    ret #0
+func filterIPv4(id uint16) []unix.SockFilter {
+	return []unix.SockFilter{
+		bpfStmt(unix.BPF_LDX|unix.BPF_B|unix.BPF_MSH, 0),
+		bpfStmt(unix.BPF_LD|unix.BPF_H|unix.BPF_IND, 4),
+		bpfJump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, uint32(id), 0, 1),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, 0xffffffff),
+		bpfStmt(unix.BPF_LD|unix.BPF_B|unix.BPF_IND, 0),
+		bpfJump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, ICMPEchoReply, 1, 0),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, 0xffffffff),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, 0),
+	}
+}
+
+// filterIPv6 is the same for a raw ICMPv6 socket, where the packet starts
+// with the ICMPv6 header (the kernel strips the IPv6 header first).
+func filterIPv6(id uint16) []unix.SockFilter {
+	return []unix.SockFilter{
+		bpfStmt(unix.BPF_LD|unix.BPF_H|unix.BPF_ABS, 4),
+		bpfJump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, uint32(id), 0, 1),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, 0xffffffff),
+		bpfStmt(unix.BPF_LD|unix.BPF_B|unix.BPF_ABS, 0),
+		bpfJump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, ICMPv6EchoReply, 1, 0),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, 0xffffffff),
+		bpfStmt(unix.BPF_RET|unix.BPF_K, 0),
+	}
+}
