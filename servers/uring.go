@@ -1,0 +1,532 @@
+package servers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/sys"
+)
+
+func init() { register("uring", Uring) }
+
+// Uring serves every client from one thread with io_uring(7): instead of
+// asking the kernel which sockets are ready and then calling accept, read
+// and write itself (epoll), the server hands the kernel the operations
+// themselves (accept this socket, receive on that one, send these bytes)
+// as entries in a ring of shared memory, and collects their results from a
+// second ring. One io_uring_enter(2) submits every operation prepared since
+// the last one and waits for results; at steady state it is the server's
+// only system call, and each one carries many requests.
+//
+// What it asks of the kernel, newest first, each tried and, if refused,
+// replaced by the older way with a note in the log:
+//
+//   - multishot accept (5.19): one accept request that completes once per
+//     connection and stays armed;
+//   - multishot recv (6.0) on a provided-buffer ring (5.19): one recv
+//     request per connection that completes each time data arrives, into a
+//     buffer the kernel picks from a shared pool, so an idle connection ties
+//     up no buffer at all; without multishot, one recv per arrival, and
+//     without the pool, one 16 KiB buffer per connection;
+//   - IORING_SETUP_DEFER_TASKRUN (6.1): completions are processed only
+//     when the server asks for them, in batches, never by interrupting it.
+//
+// Sends are one request per batch of replies, closes are requests too, so a
+// connection's whole life (accept, every recv and send, close) costs no
+// system call of its own. In verbose mode (the default) the server asks
+// getpeername(2) for each new client's address, to log it: a multishot
+// accept writes every peer's address into the same place, so it cannot
+// hand it over safely; -q does without.
+//
+// Like the event loops it keeps at most outLimit bytes of replies per
+// client: beyond that it cancels the client's recv until the client reads
+// its echo (backpressure). -idle-timeout is a periodic timer request that
+// sweeps for silent clients. A stop (ctx) writes to an eventfd the ring
+// polls; the server then cancels every request, waits for each to complete
+// (the kernel may still be using their buffers until then), closes every
+// socket and unmaps the rings.
+func Uring(ctx context.Context, cfg Config) (*Stats, error) {
+	return serveUring(ctx, cfg, uringTryAll)
+}
+
+// uringFeatures are the newer io_uring abilities the model tries.
+type uringFeatures struct {
+	deferTaskrun    bool // IORING_SETUP_SINGLE_ISSUER|IORING_SETUP_DEFER_TASKRUN
+	bufRing         bool // recvs take their buffers from a provided-buffer ring
+	multishotAccept bool
+	multishotRecv   bool // only with bufRing: a multishot recv has no buffer of its own
+}
+
+var uringTryAll = uringFeatures{deferTaskrun: true, bufRing: true, multishotAccept: true, multishotRecv: true}
+
+const (
+	uringEntries = 1024  // submission slots: more than one batch of completions asks for
+	uringCQ      = 16384 // completion slots: multishot requests post many each
+	uringBufs    = 1024  // provided buffers of bufSize bytes (16 MiB), for every client
+	uringBgid    = 1     // the buffer group
+	uringBatch   = 512   // completions handled between two io_uring_enter
+	// uringStopGrace bounds how long a stop waits for cancelled requests
+	// to complete before it closes the ring anyway.
+	uringStopGrace = 5 * time.Second
+)
+
+// uringKind says what a request was; with a connection's slot it makes the
+// request's user data, which its completions carry back.
+type uringKind uint8
+
+const (
+	kindAccept uringKind = iota + 1
+	kindStop             // POLL_ADD on the eventfd: ctx ended
+	kindSweep            // timer: look for idle clients
+	kindPause            // timer: accept again after running out of descriptors
+	kindGrace            // timer: a stop has waited long enough
+	kindCancel           // ASYNC_CANCEL, whose own result does not matter
+	kindRecv
+	kindSend
+	kindClose
+)
+
+func userData(k uringKind, slot uint32) uint64 { return uint64(k)<<56 | uint64(slot) }
+
+func splitUserData(u uint64) (uringKind, uint32) { return uringKind(u >> 56), uint32(u) }
+
+// uringServer is the whole server's state; only its own thread touches it.
+type uringServer struct {
+	cfg  *Config
+	st   *Stats
+	feat uringFeatures
+	ring *sys.Ring
+	bufs *sys.BufRing // nil: each connection recvs into its own buffer
+	lfd  int
+	efd  int // eventfd, written when ctx ends
+
+	conns []*uringConn // by slot, nil where free
+	free  []uint32     // free slots
+	live  int          // connections not yet closed
+
+	acceptArmed, acceptProven bool // acceptProven: multishot accept has worked
+	recvProven                bool // multishot recv has worked
+	stopArmed, sweepArmed     bool
+	pauseArmed, graceArmed    bool
+	stopping, graceOver       bool
+
+	start   time.Time
+	now     time.Duration // since start, read once per batch of completions
+	sweepTS sys.KernelTimespec
+	pauseTS sys.KernelTimespec
+	graceTS sys.KernelTimespec
+	cqes    []sys.CQE
+	err     error   // a failure that ends the server
+	dummy   sys.SQE // handed out when the ring cannot take more; never submitted
+}
+
+func serveUring(ctx context.Context, cfg Config, feat uringFeatures) (*Stats, error) {
+	// With IORING_SETUP_SINGLE_ISSUER the kernel accepts submissions only
+	// from the thread that created the ring, and with DEFER_TASKRUN only
+	// that thread can collect completions: the goroutine must not move.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	s := &uringServer{cfg: &cfg, st: &Stats{}, feat: feat, lfd: -1, efd: -1, start: time.Now(),
+		cqes: make([]sys.CQE, uringBatch)}
+	if err := s.newRing(); err != nil {
+		return nil, err
+	}
+	defer s.teardown()
+	efd, err := sys.Eventfd(0)
+	if err != nil {
+		return nil, err
+	}
+	s.efd = efd
+	defer sys.Close(efd)
+	spare.Hold() // see reserve.go; a server without one still runs
+	lfd, err := cfg.listen()
+	if err != nil {
+		return nil, err
+	}
+	s.lfd = lfd
+	defer sys.Close(lfd)
+	// Nonblocking, so that shedding a connection with accept4 (reserve.go)
+	// never waits; io_uring's own accepts poll the socket all the same.
+	if err := sys.SetNonblock(lfd, true); err != nil {
+		return nil, err
+	}
+	s.registerBufRing()
+	if cfg.Verbose {
+		cfg.logf("io_uring: %d submission and %d completion slots; %s", s.ring.Params.SqEntries, s.ring.Params.CqEntries, s.describe())
+	}
+
+	// Another goroutine sees ctx end; the ring sees the eventfd it writes.
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		select {
+		case <-ctx.Done():
+			sys.EventfdSignal(efd)
+		case <-done:
+		}
+	}()
+	// It must be gone before efd is closed, or it could write to a number
+	// the kernel has since given to something else.
+	var once sync.Once
+	stopWatch := func() { once.Do(func() { close(done); <-exited }) }
+	defer stopWatch()
+
+	err = s.run()
+	stopWatch()
+	return s.st, err
+}
+
+// teardown releases the ring after run. Normally every request has
+// completed by then. After a failure some may still be pending: closing the
+// ring cancels them, asynchronously, so the provided buffers stay mapped
+// (the kernel could still pick one) and s stays reachable, with every
+// buffer its connections handed to a request, until the ring is closed.
+func (s *uringServer) teardown() {
+	for _, c := range s.conns {
+		if c != nil && !c.closing {
+			sys.Close(c.fd)
+		}
+	}
+	if s.bufs != nil && s.quiet() {
+		s.bufs.Close()
+	}
+	s.ring.Close()
+	runtime.KeepAlive(s)
+}
+
+// newRing sets the ring up, trying the newest setup flags first.
+func (s *uringServer) newRing() error {
+	base := uint32(sys.IORING_SETUP_CLAMP)
+	flags := base
+	if s.feat.deferTaskrun {
+		flags |= sys.IORING_SETUP_SUBMIT_ALL | sys.IORING_SETUP_SINGLE_ISSUER | sys.IORING_SETUP_DEFER_TASKRUN
+	}
+	ring, err := sys.NewRing(uringEntries, uringCQ, flags)
+	if sys.Errno(err) == unix.EINVAL && flags != base {
+		s.cfg.logf("io_uring: this kernel refuses IORING_SETUP_DEFER_TASKRUN (%v): completions are processed as they come", sys.Errno(err))
+		s.feat.deferTaskrun = false
+		ring, err = sys.NewRing(uringEntries, uringCQ, base)
+	}
+	if err != nil {
+		return uringUnavailable(err)
+	}
+	s.ring = ring
+	probe, err := ring.Probe()
+	if err != nil {
+		ring.Close()
+		return fmt.Errorf("io_uring on this kernel is too old for the uring model (Linux 5.6 or later): %w", err)
+	}
+	for _, op := range []uint8{sys.IORING_OP_ACCEPT, sys.IORING_OP_RECV, sys.IORING_OP_SEND, sys.IORING_OP_CLOSE,
+		sys.IORING_OP_POLL_ADD, sys.IORING_OP_TIMEOUT, sys.IORING_OP_ASYNC_CANCEL} {
+		if !probe.Supports(op) {
+			ring.Close()
+			return fmt.Errorf("this kernel's io_uring lacks %s, which the uring model needs (Linux 5.6 or later)", sys.OpName(op))
+		}
+	}
+	return nil
+}
+
+// uringUnavailable explains in one line why there is no io_uring.
+func uringUnavailable(err error) error {
+	switch sys.Errno(err) {
+	case unix.ENOSYS:
+		return fmt.Errorf("io_uring is not available: %w (a kernel without CONFIG_IO_URING, or a seccomp filter that forbids it)", err)
+	case unix.EPERM:
+		return fmt.Errorf("io_uring is not permitted: %w (sysctl kernel.io_uring_disabled, or a seccomp filter)", err)
+	case unix.ENOMEM:
+		return fmt.Errorf("io_uring: %w (before Linux 5.12 the rings count against RLIMIT_MEMLOCK: raise it with ulimit -l)", err)
+	}
+	return err
+}
+
+// registerBufRing sets up the provided-buffer ring, or notes why not.
+func (s *uringServer) registerBufRing() {
+	if !s.feat.bufRing {
+		s.feat.multishotRecv = false
+		return
+	}
+	bufs, err := s.ring.RegisterBufRing(uringBufs, bufSize, uringBgid)
+	if err != nil {
+		s.cfg.logf("io_uring: no provided-buffer ring (%v): each client gets its own %d-byte buffer and one recv per arrival", sys.Errno(err), bufSize)
+		s.feat.bufRing, s.feat.multishotRecv = false, false
+		return
+	}
+	s.bufs = bufs
+}
+
+func (s *uringServer) describe() string {
+	d := "accept: multishot"
+	if !s.feat.multishotAccept {
+		d = "accept: one per connection"
+	}
+	switch {
+	case s.feat.multishotRecv:
+		d += fmt.Sprintf("; recv: multishot into %d shared buffers of %d bytes", uringBufs, bufSize)
+	case s.feat.bufRing:
+		d += fmt.Sprintf("; recv: one per arrival into %d shared buffers of %d bytes", uringBufs, bufSize)
+	default:
+		d += fmt.Sprintf("; recv: one per arrival into a %d-byte buffer per client", bufSize)
+	}
+	if s.feat.deferTaskrun {
+		d += "; completions deferred to io_uring_enter"
+	}
+	return d
+}
+
+// run is the loop: hand the kernel what is prepared and wait for at least
+// one completion in a single io_uring_enter, then handle every completion
+// there is, which prepares the next requests. It returns once a stop has
+// closed every connection, or on a failure of the ring itself.
+func (s *uringServer) run() error {
+	s.armStop()
+	s.armAccept()
+	if s.cfg.IdleTimeout > 0 {
+		s.armSweep()
+	}
+	for {
+		if s.stopping && s.quiet() {
+			return s.err
+		}
+		if s.err != nil {
+			return s.err
+		}
+		if s.ring.Ready() == 0 {
+			if s.bufs != nil {
+				s.bufs.Publish()
+			}
+			if _, err := s.ring.SubmitAndWait(1); err != nil {
+				switch sys.Errno(err) {
+				case unix.EBUSY, unix.EAGAIN:
+					// Completions are stuck in the overflow list, or the
+					// kernel was short of memory: handle what there is.
+					if s.ring.Ready() == 0 {
+						time.Sleep(time.Millisecond)
+					}
+				default:
+					return err
+				}
+			}
+		}
+		s.now = time.Since(s.start)
+		n := s.ring.Reap(s.cqes)
+		for _, c := range s.cqes[:n] {
+			s.handle(c)
+		}
+		if s.graceOver {
+			s.cfg.logf("io_uring: requests still pending %v after the stop: closing the ring anyway", uringStopGrace)
+			return s.err
+		}
+	}
+}
+
+// quiet reports whether nothing is left pending but the stop's own timer.
+func (s *uringServer) quiet() bool {
+	return s.live == 0 && !s.acceptArmed && !s.stopArmed && !s.sweepArmed && !s.pauseArmed
+}
+
+// sqe returns a free submission entry, first handing the kernel the full
+// ring if it must.
+func (s *uringServer) sqe() *sys.SQE {
+	if e := s.ring.SQE(); e != nil {
+		return e
+	}
+	if s.bufs != nil {
+		s.bufs.Publish() // before any recv the flush submits can look for a buffer
+	}
+	if _, err := s.ring.Submit(); err != nil {
+		s.fail(err)
+		return &s.dummy
+	}
+	if e := s.ring.SQE(); e != nil {
+		return e
+	}
+	s.fail(errors.New("io_uring: the kernel takes no more submissions"))
+	return &s.dummy
+}
+
+func (s *uringServer) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+func (s *uringServer) cancel(k uringKind, slot uint32) {
+	s.sqe().PrepCancel(userData(k, slot), userData(kindCancel, 0))
+}
+
+func (s *uringServer) armStop() {
+	s.sqe().PrepPollAdd(s.efd, unix.POLLIN, userData(kindStop, 0))
+	s.stopArmed = true
+}
+
+func (s *uringServer) armAccept() {
+	s.sqe().PrepAccept(s.lfd, unix.SOCK_CLOEXEC, s.feat.multishotAccept, userData(kindAccept, 0))
+	s.acceptArmed = true
+}
+
+// sweepEvery is how often the server looks for idle clients: a client
+// silent for IdleTimeout is closed within 1.25 times it, as in the event
+// loops.
+func (s *uringServer) sweepEvery() time.Duration { return max(s.cfg.IdleTimeout/4, time.Millisecond) }
+
+func (s *uringServer) armSweep() {
+	s.sweepTS = timespec(s.sweepEvery())
+	s.sqe().PrepTimeout(&s.sweepTS, userData(kindSweep, 0))
+	s.sweepArmed = true
+}
+
+func timespec(d time.Duration) sys.KernelTimespec {
+	return sys.KernelTimespec{Sec: int64(d / time.Second), Nsec: int64(d % time.Second)}
+}
+
+// handle dispatches one completion.
+func (s *uringServer) handle(c sys.CQE) {
+	kind, slot := splitUserData(c.UserData)
+	switch kind {
+	case kindAccept:
+		s.accepted(c)
+	case kindStop:
+		s.stopArmed = false
+		s.beginStop()
+	case kindSweep:
+		s.sweepArmed = false
+		if !s.stopping {
+			s.sweep()
+			s.armSweep()
+		}
+	case kindPause:
+		s.pauseArmed = false
+		if !s.stopping && !s.acceptArmed {
+			s.armAccept()
+		}
+	case kindGrace:
+		s.graceArmed = false
+		s.graceOver = s.stopping && c.Res == -int32(unix.ETIME)
+	case kindCancel:
+		// 0, ENOENT (it had completed already) or EALREADY: the request's
+		// own completion tells what happened.
+	case kindRecv, kindSend, kindClose:
+		if int(slot) >= len(s.conns) || s.conns[slot] == nil {
+			s.fail(fmt.Errorf("io_uring: completion %+v for no connection", c))
+			return
+		}
+		conn := s.conns[slot]
+		switch kind {
+		case kindRecv:
+			s.received(conn, c)
+		case kindSend:
+			s.sent(conn, c)
+		case kindClose:
+			s.closed(conn, c)
+		}
+	default:
+		s.fail(fmt.Errorf("io_uring: completion %+v of no request", c))
+	}
+}
+
+// accepted handles an accept's completion: a new connection, or why not.
+func (s *uringServer) accepted(c sys.CQE) {
+	if !c.More() {
+		s.acceptArmed = false
+	}
+	err := c.Err()
+	switch {
+	case err == nil:
+		if s.feat.multishotAccept {
+			s.acceptProven = true
+		}
+		s.open(int(c.Res))
+	case err == unix.ECANCELED:
+	case err == unix.EINVAL && s.feat.multishotAccept && !s.acceptProven:
+		s.cfg.logf("io_uring: this kernel refuses multishot accept (%v): one accept request per connection", err)
+		s.feat.multishotAccept = false
+	case outOfDescriptors(err):
+		s.shed(err)
+	case outOfMemory(err):
+		s.cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
+		s.pause()
+	case sys.IsAcceptRetry(err):
+	default:
+		s.fail(fmt.Errorf("accept: %w", err))
+		return
+	}
+	if !s.acceptArmed && !s.stopping && !s.pauseArmed {
+		s.armAccept()
+	}
+}
+
+// shed turns away the connection accept had no descriptor for, with the
+// spare descriptor (reserve.go); without a spare it stops accepting for
+// acceptBackoff rather than fail again at once, forever.
+func (s *uringServer) shed(err error) {
+	peer, serr := spare.Shed(s.lfd, unix.SOCK_NONBLOCK)
+	switch {
+	case serr == nil:
+		s.st.Refused.Add(1)
+		s.cfg.logf("Out of descriptors (%v): refused the connection from %s", sys.Errno(err), peer)
+	case errors.Is(serr, ErrNoReserve):
+		s.cfg.logf("Out of descriptors (%v) and no spare to shed with: not accepting for %v", sys.Errno(err), acceptBackoff)
+		s.pause()
+	}
+	// EAGAIN: nobody was waiting after all; anything else is the accept's
+	// own (a connection aborted in the queue): accept again either way.
+}
+
+// pause stops accepting for acceptBackoff, with a timer request.
+func (s *uringServer) pause() {
+	if s.acceptArmed {
+		s.cancel(kindAccept, 0)
+	}
+	s.pauseTS = timespec(acceptBackoff)
+	s.sqe().PrepTimeout(&s.pauseTS, userData(kindPause, 0))
+	s.pauseArmed = true
+}
+
+// beginStop cancels every request and ends every connection; run returns
+// once all their completions are in.
+func (s *uringServer) beginStop() {
+	if s.stopping {
+		return
+	}
+	s.stopping = true
+	if s.live > 0 {
+		s.cfg.logf("Stopping: closing %d clients", s.live)
+	}
+	if s.acceptArmed {
+		s.cancel(kindAccept, 0)
+	}
+	if s.stopArmed {
+		s.cancel(kindStop, 0)
+	}
+	if s.sweepArmed {
+		s.cancel(kindSweep, 0)
+	}
+	if s.pauseArmed {
+		s.cancel(kindPause, 0)
+	}
+	for _, c := range s.conns {
+		if c != nil {
+			s.kill(c)
+		}
+	}
+	s.graceTS = timespec(uringStopGrace)
+	s.sqe().PrepTimeout(&s.graceTS, userData(kindGrace, 0))
+	s.graceArmed = true
+}
+
+// sweep ends the clients that moved no byte either way for IdleTimeout.
+func (s *uringServer) sweep() {
+	for _, c := range s.conns {
+		if c != nil && c.state == connOpen && s.now-c.last >= s.cfg.IdleTimeout {
+			s.cfg.logf("Client %s idle for %v: closing", c.name(), s.cfg.IdleTimeout)
+			s.kill(c)
+		}
+	}
+}
