@@ -510,14 +510,7 @@ func (p *Pinger) drain() (n int, empty bool, err error) {
 
 // handle looks at one received datagram and counts it if it is ours.
 func (p *Pinger) handle(m *sys.Msg) {
-	b := m.Data[:min(m.N, len(m.Data))]
-	var pk Packet
-	var err error
-	if p.v6 || p.dgram {
-		pk, err = ParseICMP(b, p.v6)
-	} else {
-		pk, err = ParseIPv4(b)
-	}
+	pk, err := p.parse(m.Data[:min(m.N, len(m.Data))])
 	if err != nil {
 		return
 	}
@@ -541,6 +534,15 @@ func (p *Pinger) handle(m *sys.Msg) {
 		at = time.Now()
 	}
 	p.classify(&pk, ttl, at, m.FromIP())
+}
+
+// parse decodes a datagram as this Pinger's socket delivers it: with the
+// IPv4 header on a raw IPv4 socket, without on the others.
+func (p *Pinger) parse(b []byte) (Packet, error) {
+	if p.v6 || p.dgram {
+		return ParseICMP(b, p.v6)
+	}
+	return ParseIPv4(b)
 }
 
 // classify counts a parsed packet: a reply to one of our requests, an error
