@@ -1,0 +1,349 @@
+package servers_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"netprog/servers"
+	"netprog/sys"
+)
+
+// The uring model's own tests. The cross-model test (models_test.go) runs
+// it as the kernel allows (multishot everything here); these run each
+// fallback as well, since a kernel that has every feature never takes them
+// otherwise, and check what is particular to a server with requests in
+// flight: a stop, an idle client, a client that never reads.
+
+// needUring skips the test when this kernel (or a seccomp filter, or
+// sysctl kernel.io_uring_disabled) refuses io_uring.
+func needUring(t *testing.T) {
+	t.Helper()
+	r, err := sys.NewRing(2, 0, 0)
+	if err != nil {
+		u, _ := sys.Uname()
+		t.Skipf("io_uring unavailable on Linux %s: %v", u.Release, err)
+	}
+	r.Close()
+}
+
+// uringVariants are the ways the model can run: everything this kernel
+// has, and each fallback an older kernel would make it take.
+var uringVariants = []struct {
+	name  string
+	model servers.Model
+}{
+	{"multishot", servers.Uring},
+	{"single-accept", servers.UringWith(false, true, true, true)},
+	{"single-recv", servers.UringWith(true, false, true, true)},
+	{"no-bufring", servers.UringWith(true, false, false, true)},
+	{"oldest", servers.UringWith(false, false, false, false)},
+}
+
+// uringServer is a uring model running in a goroutine of the test.
+type uringServer struct {
+	Addr   sys.Addr
+	Log    *logBuffer
+	cancel context.CancelFunc
+	done   chan struct{}
+	st     *servers.Stats
+	err    error
+}
+
+func startUring(t *testing.T, m servers.Model, cfg servers.Config) *uringServer {
+	t.Helper()
+	needUring(t)
+	if cfg.Addr.Family == 0 {
+		cfg.Addr = mustResolve(t, "127.0.0.1:0")
+	}
+	if cfg.Backlog == 0 {
+		cfg.Backlog = 512
+	}
+	s := &uringServer{Log: &logBuffer{}, done: make(chan struct{})}
+	cfg.Log = s.Log
+	ready := make(chan sys.Addr, 1)
+	cfg.Ready = func(a sys.Addr) { ready <- a }
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() {
+		defer close(s.done)
+		s.st, s.err = m(ctx, cfg)
+	}()
+	t.Cleanup(func() { s.stop(t) })
+	select {
+	case s.Addr = <-ready:
+	case <-s.done:
+		t.Fatalf("uring returned before listening: %v\n%s", s.err, s.Log)
+	case <-time.After(10 * time.Second):
+		t.Fatal("uring did not listen within 10s")
+	}
+	return s
+}
+
+func (s *uringServer) stop(t *testing.T) *servers.Stats {
+	t.Helper()
+	s.cancel()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("uring did not stop within 10s of cancel\n%s", s.Log)
+	}
+	if s.err != nil {
+		t.Errorf("uring returned %v\n%s", s.err, s.Log)
+	}
+	if s.st == nil {
+		t.Fatal("uring returned no Stats")
+	}
+	return s.st
+}
+
+func (s *uringServer) dial(t *testing.T) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr.String(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestUringVariants: every variant, in every mode, serves 200 clients at
+// once (some dribbling one byte per write, some resetting mid-message) and
+// a megabyte in one go, exact bytes back; then serves one more, and counts
+// every connection.
+func TestUringVariants(t *testing.T) {
+	needUring(t)
+	for _, v := range uringVariants {
+		t.Run(v.name, func(t *testing.T) {
+			for _, mode := range testModes {
+				t.Run(mode.name, func(t *testing.T) {
+					uringClients(t, v.model, mode.proto)
+				})
+			}
+		})
+	}
+}
+
+func uringClients(t *testing.T, m servers.Model, proto servers.Protocol) {
+	s := startUring(t, m, servers.Config{Proto: proto})
+	framed := proto.Prefix != ""
+	const clients = 200
+	errs := make(chan error, clients+1)
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			c, err := net.DialTimeout("tcp", s.Addr.String(), 10*time.Second)
+			if err != nil {
+				errs <- fmt.Errorf("client %d: dial: %v", i, err)
+				return
+			}
+			defer c.Close()
+			switch {
+			case i%10 == 0:
+				resetMidMessage(c)
+				return
+			case framed:
+				for round := range 3 {
+					line := fmt.Sprintf("hello %d.%d\n", i, round)
+					if err := askLine(c, line, "You Send:"+line); err != nil {
+						errs <- fmt.Errorf("client %d: %v", i, err)
+						return
+					}
+				}
+			case i%10 == 1:
+				err = echoExact(c, randomBytes(64), 1)
+			default:
+				err = echoExact(c, randomBytes(100+i*37%5000), 1000)
+			}
+			if err != nil {
+				errs <- fmt.Errorf("client %d: %v", i, err)
+			}
+		})
+	}
+	if !framed {
+		wg.Go(func() {
+			c, err := net.DialTimeout("tcp", s.Addr.String(), 10*time.Second)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			if err := echoExact(c, randomBytes(1<<20), 64<<10); err != nil {
+				errs <- fmt.Errorf("megabyte client: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.Fatalf("server log tail:\n%s", tail(s.Log.String(), 20))
+	}
+	c := s.dial(t)
+	if framed {
+		if err := askLine(c, "q\n", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := expectEOF(c); err != nil {
+			t.Fatalf("after q: %v", err)
+		}
+	} else if err := echoExact(c, []byte("still there?\n"), 64); err != nil {
+		t.Fatalf("after the clients: %v", err)
+	}
+	c.Close()
+	st := s.stop(t)
+	want := int64(clients + 1)
+	if !framed {
+		want++
+	}
+	if n := st.Conns.Load(); n != want {
+		t.Errorf("Stats.Conns = %d, want %d", n, want)
+	}
+}
+
+// openFDs counts this process's descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestUringStop: a stop with clients connected (one idle, one whose echo
+// is stuck because it never reads, one mid-conversation) closes every one
+// of them, returns, and leaves no descriptor behind: the ring, its eventfd,
+// the listening socket and every client socket are closed.
+func TestUringStop(t *testing.T) {
+	needUring(t)
+	for _, v := range uringVariants {
+		t.Run(v.name, func(t *testing.T) {
+			// The Go runtime opens its poller's descriptors on first use
+			// of package net: let that happen before counting.
+			if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+				ln.Close()
+			}
+			before := openFDs(t)
+			s := startUring(t, v.model, servers.Config{Proto: servers.Protocol{Raw: true}})
+			idle := s.dial(t)
+			talker := s.dial(t)
+			if err := echoExact(talker, []byte("hello\n"), 64); err != nil {
+				t.Fatal(err)
+			}
+			stuck := s.dial(t)
+			go io.Copy(stuck, strings.NewReader(strings.Repeat("x", 4<<20))) // never reads its echo
+			time.Sleep(50 * time.Millisecond)                                // let its echo pile up
+
+			st := s.stop(t)
+			for name, c := range map[string]net.Conn{"idle": idle, "talker": talker} {
+				if err := expectEOF(c); err != nil {
+					t.Errorf("%s client after the stop: %v", name, err)
+				}
+			}
+			if n := st.Conns.Load(); n != 3 {
+				t.Errorf("Stats.Conns = %d, want 3", n)
+			}
+			if _, err := net.DialTimeout("tcp", s.Addr.String(), time.Second); err == nil {
+				t.Error("the listening socket still accepts after the stop")
+			}
+			for _, c := range []net.Conn{idle, talker, stuck} {
+				c.Close()
+			}
+			if after := openFDs(t); after > before {
+				t.Errorf("%d descriptors open before the server, %d after it stopped", before, after)
+			}
+		})
+	}
+}
+
+// TestUringIdleTimeout: a client silent for the idle timeout is closed by
+// the sweep timer; one that keeps talking is not.
+func TestUringIdleTimeout(t *testing.T) {
+	needUring(t)
+	const idle = 300 * time.Millisecond
+	s := startUring(t, servers.Uring, servers.Config{Proto: servers.Protocol{Raw: true}, IdleTimeout: idle})
+	silent := s.dial(t)
+	talker := s.dial(t)
+	start := time.Now()
+	for time.Since(start) < 3*idle {
+		if err := echoExact(talker, []byte("tick\n"), 64); err != nil {
+			t.Fatalf("talking client: %v", err)
+		}
+		time.Sleep(idle / 5)
+	}
+	if err := expectEOF(silent); err != nil {
+		t.Errorf("silent client: %v", err)
+	}
+	if err := echoExact(talker, []byte("still here\n"), 64); err != nil {
+		t.Errorf("talking client was closed too: %v", err)
+	}
+	if !strings.Contains(s.Log.String(), "idle for "+idle.String()) {
+		t.Errorf("log does not say the silent client was idle:\n%s", s.Log)
+	}
+}
+
+// sysctlInt reads the last number of a /proc/sys file (tcp_rmem's maximum).
+func sysctlInt(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	n, err := strconv.Atoi(f[len(f)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestUringSlowReader: a client that sends without ever reading its echo
+// is stopped by backpressure (the server cancels its recv once outLimit of
+// echo waits, and TCP's window does the rest) rather than filling the
+// server's memory, and another client is served meanwhile. The writer can
+// get no further than the socket buffers on both sides (bounded by the
+// tcp_rmem and tcp_wmem maxima) plus the server's bounded backlog; a server
+// that buffered without bound would take everything.
+func TestUringSlowReader(t *testing.T) {
+	needUring(t)
+	// The two ways of pausing a client: cancel its multishot recv, or do
+	// not arm its next single-shot one.
+	for _, v := range []struct {
+		name  string
+		model servers.Model
+	}{uringVariants[0], uringVariants[3]} {
+		t.Run(v.name, func(t *testing.T) {
+			s := startUring(t, v.model, servers.Config{Proto: servers.Protocol{Raw: true}})
+			bound := 2*(sysctlInt(t, "/proc/sys/net/ipv4/tcp_rmem")+sysctlInt(t, "/proc/sys/net/ipv4/tcp_wmem")) + 8<<20
+			slow := s.dial(t)
+			chunk := make([]byte, 1<<20)
+			written := 0
+			slow.SetWriteDeadline(time.Now().Add(time.Second))
+			for written < bound+len(chunk) {
+				n, err := slow.Write(chunk)
+				written += n
+				if err != nil {
+					break
+				}
+			}
+			t.Logf("a client that never reads got %d bytes in before it blocked", written)
+			if written > bound {
+				t.Errorf("a client that never reads got %d bytes in; buffers hold at most %d", written, bound)
+			}
+			other := s.dial(t)
+			if err := echoExact(other, randomBytes(100<<10), 4096); err != nil {
+				t.Errorf("another client while the slow one is stuck: %v", err)
+			}
+		})
+	}
+}
