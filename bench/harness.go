@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"netprog/clients"
+)
+
+// load is one column of the table.
+type load struct {
+	Workload string `json:"workload"`
+	Conns    int    `json:"conns"`
+	Size     int    `json:"size"`
+}
+
+func (l load) String() string {
+	if l.Workload == clients.WorkloadConnect {
+		return fmt.Sprintf("connect %d workers x %s", l.Conns, sizeName(l.Size))
+	}
+	return fmt.Sprintf("echo %d conns x %s", l.Conns, sizeName(l.Size))
+}
+
+func sizeName(n int) string {
+	if n >= 1024 && n%1024 == 0 {
+		return fmt.Sprintf("%d KiB", n/1024)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// loads is every column: echo at each size and connection count, then
+// connect.
+func (c *config) loads() []load {
+	var ls []load
+	for _, size := range c.EchoSizes {
+		for _, n := range c.EchoConns {
+			ls = append(ls, load{clients.WorkloadEcho, n, size})
+		}
+	}
+	if c.ConnectWorkers > 0 {
+		ls = append(ls, load{clients.WorkloadConnect, c.ConnectWorkers, c.ConnectSize})
+	}
+	return ls
+}
+
+// skipReason says why a model does not run a load, or "" if it does.
+func skipReason(model string, l load) string {
+	limit := concurrency(model)
+	if l.Workload != clients.WorkloadEcho || limit == 0 || l.Conns <= limit {
+		return ""
+	}
+	if model == "iterative" {
+		return fmt.Sprintf("serves one connection at a time: the other %d persistent connections would wait in the listen queue for the whole run", l.Conns-1)
+	}
+	return fmt.Sprintf("a pool of %d workers serves %d connections at a time: the other %d would wait in the listen queue for the whole run", limit, limit, l.Conns-limit)
+}
+
+// sample is one measured repeat of a cell.
+type sample struct {
+	RequestsPerSec   float64 `json:"requests_per_sec"`
+	P50us            float64 `json:"p50_us"`
+	P99us            float64 `json:"p99_us"`
+	P999us           float64 `json:"p99_9_us"`
+	MaxUs            float64 `json:"max_us"`
+	Requests         int64   `json:"requests"`
+	Seconds          float64 `json:"seconds"`
+	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
+	// CPU milliseconds the server (and its children) spent per 1000
+	// requests (per 1000 connections in the connect workload).
+	ServerCPUmsPer1k float64 `json:"server_cpu_ms_per_1k"`
+	ClientCPUShare   float64 `json:"client_cpu_share"`
+	ClientSyscalls   float64 `json:"client_syscalls_per_request"`
+	Errors           int64   `json:"errors"`
+	Starved          int     `json:"starved"`
+}
+
+// cell is one model under one load.
+type cell struct {
+	Model       string           `json:"model"`
+	Load        load             `json:"load"`
+	Skipped     string           `json:"skipped,omitempty"`
+	Failed      string           `json:"failed,omitempty"`
+	Samples     []sample         `json:"samples,omitempty"`
+	Median      *sample          `json:"median,omitempty"`
+	ClientBound bool             `json:"client_bound"`
+	ErrorKinds  map[string]int64 `json:"error_kinds,omitempty"`
+	Syscalls    *syscallCount    `json:"syscalls,omitempty"`
+}
+
+// machine is where the results were measured.
+type machine struct {
+	Cores     int    `json:"cores"`
+	CPU       string `json:"cpu"`
+	MemoryGiB int    `json:"memory_gib"`
+	Kernel    string `json:"kernel"`
+	Go        string `json:"go"`
+	Date      string `json:"date"`
+}
+
+// results is everything one harness run measured.
+type results struct {
+	Machine        machine  `json:"machine"`
+	WindowSeconds  float64  `json:"window_seconds"`
+	Repeats        int      `json:"repeats"`
+	SyscallMethod  string   `json:"syscall_method"`
+	SyscallSeconds float64  `json:"syscall_window_seconds"`
+	Models         []string `json:"models"`
+	Loads          []load   `json:"loads"`
+	Cells          []*cell  `json:"cells"`
+	Targets        []target `json:"targets"`
+	ElapsedSeconds float64  `json:"elapsed_seconds"`
+}
+
+func (r *results) cell(model string, l load) *cell {
+	for _, c := range r.Cells {
+		if c.Model == model && c.Load == l {
+			return c
+		}
+	}
+	return nil
+}
+
+// harness runs the servers and the cells.
+type harness struct {
+	cfg     config
+	log     io.Writer
+	dir     string
+	servers map[string]*server
+	counter counter
+	res     *results
+	done    int // cells run, for the progress lines
+	total   int
+}
+
+// runHarness starts every model, runs every cell, and returns the results.
+func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error) {
+	start := time.Now()
+	dir, err := os.MkdirTemp("", "netprog-bench")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := ensureBinary(&cfg, dir, log); err != nil {
+		return nil, err
+	}
+	h := &harness{cfg: cfg, log: log, dir: dir, servers: map[string]*server{}}
+	if h.counter, err = newCounter(cfg.SyscallMethod, dir); err != nil {
+		return nil, err
+	}
+	h.res = &results{
+		Machine: describeMachine(), WindowSeconds: cfg.Window.Seconds(), Repeats: cfg.Repeats,
+		SyscallMethod: "none (neither perf nor strace works here)", Models: cfg.Models, Loads: cfg.loads(),
+	}
+	if h.counter != nil {
+		h.res.SyscallMethod = h.counter.method()
+		h.res.SyscallSeconds = cfg.SyscallWindow.Seconds()
+	}
+	defer h.stopAll()
+	for _, m := range cfg.Models {
+		s, err := startServer(cfg.Bin, m, dir)
+		if err != nil {
+			return nil, err
+		}
+		h.servers[m] = s
+		fmt.Fprintf(log, "started %-10s pid %d on %s\n", m, s.pid(), s.addr)
+	}
+	for _, l := range h.res.Loads {
+		for _, m := range cfg.Models {
+			c := &cell{Model: m, Load: l, Skipped: skipReason(m, l)}
+			h.res.Cells = append(h.res.Cells, c)
+			if c.Skipped == "" {
+				h.total += cfg.Repeats
+				if h.counter != nil {
+					h.total++
+				}
+			}
+		}
+	}
+	// Interleaved repeats: every model takes its turn at a load before
+	// any model repeats it, and the order rotates from one repeat to the
+	// next, so a slow spell of the machine (another process, a thermal
+	// limit) hits all models alike rather than one.
+	for rep := 0; rep < cfg.Repeats; rep++ {
+		for _, l := range h.res.Loads {
+			for i := range cfg.Models {
+				m := cfg.Models[(i+rep)%len(cfg.Models)]
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				h.measure(ctx, h.res.cell(m, l), false)
+			}
+		}
+	}
+	if h.counter != nil {
+		for _, l := range h.res.Loads {
+			for _, m := range cfg.Models {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				h.measure(ctx, h.res.cell(m, l), true)
+			}
+		}
+	}
+	for _, c := range h.res.Cells {
+		c.summarize()
+	}
+	h.res.Targets = evaluateTargets(h.res)
+	h.res.ElapsedSeconds = time.Since(start).Seconds()
+	return h.res, nil
+}
+
+// measure runs one repeat of a cell, or with counting set its separate
+// syscall-counting run.
+func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
+	if c.Skipped != "" || c.Failed != "" {
+		return
+	}
+	s := h.servers[c.Model]
+	if !s.alive() {
+		c.Failed = fmt.Sprintf("the server had exited: %v; its log ends: %s", s.err, logTail(s.log))
+		return
+	}
+	h.done++
+	kids := len(children(s.pid()))
+	window := h.cfg.Window
+	if counting {
+		window = h.cfg.SyscallWindow
+	}
+	var cpu0, cpu1 time.Duration
+	var countErr error
+	var total int64
+	var byName map[string]int64
+	cfg := clients.BenchConfig{
+		Addr: s.addr, Workload: c.Load.Workload, Conns: c.Load.Conns, Size: c.Load.Size,
+		Duration: window, Warmup: h.cfg.Warmup, Stall: 5 * time.Second,
+		Started: func() {
+			if counting {
+				countErr = h.counter.start(append([]int{s.pid()}, descendants(s.pid())...))
+			}
+			cpu0 = treeCPU(s.pid())
+		},
+		Stopped: func() {
+			cpu1 = treeCPU(s.pid())
+			if counting && countErr == nil {
+				total, byName, countErr = h.counter.stop()
+			}
+		},
+	}
+	r, err := clients.Bench(ctx, cfg)
+	s.settle(kids)
+	what := "run"
+	if counting {
+		what = "syscalls"
+	}
+	if err != nil {
+		fmt.Fprintf(h.log, "[%3d/%d] %-30s %-10s %s: %v\n", h.done, h.total, c.Load, c.Model, what, err)
+		if !counting {
+			c.Failed = err.Error()
+		}
+		return
+	}
+	if counting {
+		if countErr != nil {
+			fmt.Fprintf(h.log, "[%3d/%d] %-30s %-10s syscalls: %v\n", h.done, h.total, c.Load, c.Model, countErr)
+			return
+		}
+		sc := &syscallCount{Method: h.counter.method(), Total: total, Requests: r.Requests, ByName: byName}
+		if r.Requests > 0 {
+			sc.PerRequest = float64(total) / float64(r.Requests)
+		}
+		c.Syscalls = sc
+		fmt.Fprintf(h.log, "[%3d/%d] %-30s %-10s %8.1f syscalls/request over %d requests\n", h.done, h.total, c.Load, c.Model, sc.PerRequest, r.Requests)
+		return
+	}
+	cpu := (cpu1 - cpu0).Seconds()
+	smp := sample{
+		RequestsPerSec: r.RequestsPerSec, P50us: r.Latency.P50, P99us: r.Latency.P99, P999us: r.Latency.P999,
+		MaxUs: r.Latency.Max, Requests: r.Requests, Seconds: r.Seconds, ServerCPUSeconds: cpu,
+		ClientCPUShare: r.ClientCPUShare, ClientSyscalls: r.ClientSyscallsPerRequest,
+		Errors: r.ErrorCount(), Starved: r.Starved,
+	}
+	if r.Requests > 0 {
+		smp.ServerCPUmsPer1k = cpu * 1e3 / float64(r.Requests) * 1e3
+	}
+	c.Samples = append(c.Samples, smp)
+	for k, n := range r.Errors {
+		if c.ErrorKinds == nil {
+			c.ErrorKinds = map[string]int64{}
+		}
+		c.ErrorKinds[k] += n
+	}
+	mark := ""
+	if r.ClientBound() {
+		mark = " client-bound"
+	}
+	if r.ErrorCount() > 0 {
+		mark += fmt.Sprintf(" %d errors", r.ErrorCount())
+	}
+	fmt.Fprintf(h.log, "[%3d/%d] %-30s %-10s %9.0f req/s  p99 %9s  cpu %7.2f ms/1k  client %3.0f%%%s\n",
+		h.done, h.total, c.Load, c.Model, r.RequestsPerSec, fmtUs(r.Latency.P99), smp.ServerCPUmsPer1k, 100*r.ClientCPUShare, mark)
+}
+
+// summarize takes the median of each measure over the repeats.
+func (c *cell) summarize() {
+	if len(c.Samples) == 0 {
+		return
+	}
+	med := func(get func(sample) float64) float64 {
+		v := make([]float64, len(c.Samples))
+		for i, s := range c.Samples {
+			v[i] = get(s)
+		}
+		return median(v)
+	}
+	m := sample{
+		RequestsPerSec:   med(func(s sample) float64 { return s.RequestsPerSec }),
+		P50us:            med(func(s sample) float64 { return s.P50us }),
+		P99us:            med(func(s sample) float64 { return s.P99us }),
+		P999us:           med(func(s sample) float64 { return s.P999us }),
+		MaxUs:            med(func(s sample) float64 { return s.MaxUs }),
+		Requests:         int64(med(func(s sample) float64 { return float64(s.Requests) })),
+		Seconds:          med(func(s sample) float64 { return s.Seconds }),
+		ServerCPUSeconds: med(func(s sample) float64 { return s.ServerCPUSeconds }),
+		ServerCPUmsPer1k: med(func(s sample) float64 { return s.ServerCPUmsPer1k }),
+		ClientCPUShare:   med(func(s sample) float64 { return s.ClientCPUShare }),
+		ClientSyscalls:   med(func(s sample) float64 { return s.ClientSyscalls }),
+		Errors:           int64(med(func(s sample) float64 { return float64(s.Errors) })),
+		Starved:          int(med(func(s sample) float64 { return float64(s.Starved) })),
+	}
+	c.Median = &m
+	c.ClientBound = m.ClientCPUShare >= clients.ClientBoundShare
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func (h *harness) stopAll() {
+	for _, m := range h.cfg.Models {
+		if s := h.servers[m]; s != nil {
+			if err := s.stop(); err != nil {
+				fmt.Fprintln(h.log, "bench:", err)
+			}
+		}
+	}
+}
+
+func logTail(path string) string {
+	b, _ := os.ReadFile(path)
+	return lastLines(b, 3)
+}
+
+// ensureBinary builds netprog if cfg.Bin does not exist.
+func ensureBinary(cfg *config, dir string, log io.Writer) error {
+	if _, err := os.Stat(cfg.Bin); err == nil {
+		return nil
+	}
+	bin := filepath.Join(dir, "netprog")
+	fmt.Fprintf(log, "%s not found: building netprog/cmd/netprog\n", cfg.Bin)
+	cmd := exec.Command("go", "build", "-o", bin, "netprog/cmd/netprog")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building netprog: %v", err)
+	}
+	cfg.Bin = bin
+	return nil
+}
+
+func describeMachine() machine {
+	m := machine{Cores: runtime.NumCPU(), Go: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339)}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			m.MemoryGiB = (kb + 512<<10) >> 20
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// fmtUs renders microseconds for people.
+func fmtUs(us float64) string {
+	switch {
+	case us < 1000:
+		return fmt.Sprintf("%.0fµs", us)
+	case us < 1e6:
+		return fmt.Sprintf("%.2fms", us/1e3)
+	}
+	return fmt.Sprintf("%.2fs", us/1e6)
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"netprog/clients"
+)
+
+// writeResults writes results.md, results.json and results.svg into dir.
+func writeResults(dir string, r *results) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(markdown(r)), 0o644); err != nil {
+		return err
+	}
+	return writePlot(filepath.Join(dir, "results.svg"), r)
+}
+
+// markdown renders the results as tables a student can read.
+func markdown(r *results) string {
+	var b strings.Builder
+	m := r.Machine
+	fmt.Fprintf(&b, "# Server designs compared\n\n")
+	fmt.Fprintf(&b, "Measured %s on %d cores (%s), %d GiB, Linux %s, %s, by `make bench` (`go run ./bench`) in %.0f s.\n\n",
+		m.Date, m.Cores, m.CPU, m.MemoryGiB, m.Kernel, m.Go, r.ElapsedSeconds)
+	fmt.Fprintf(&b, "Every server is `netprog echo-server -model M -raw -q -port 0 -backlog 4096` (go-net: an idiomatic Go `net` echo "+
+		"server, a goroutine per connection), driven over loopback by `netprog bench`, one thread with epoll on the same machine: "+
+		"generator and server share the %d cores. Each cell is the median of %d interleaved repeats of %.1f s, measured after every "+
+		"connection has had its first echo. Server CPU is user+system time from /proc, children included (reaped or alive). "+
+		"Server system calls per request come from a separate %.1f s run counted with %s.\n\n",
+		m.Cores, r.Repeats, r.WindowSeconds, r.SyscallSeconds, r.SyscallMethod)
+	fmt.Fprintf(&b, "‡ client-bound: the generator's thread was busy %.0f%% of the window or more, so the server may be faster than shown.  \n", 100*clients.ClientBoundShare)
+	fmt.Fprintf(&b, "— not run (see the notes).  ! errors or starved connections (see the details).\n\n")
+
+	notes := skipNotes(r)
+	matrix := func(title, unit string, val func(c *cell) string) {
+		fmt.Fprintf(&b, "## %s\n\n", title)
+		if unit != "" {
+			fmt.Fprintf(&b, "%s\n\n", unit)
+		}
+		b.WriteString("| model |")
+		for _, l := range r.Loads {
+			fmt.Fprintf(&b, " %s |", columnName(l))
+		}
+		b.WriteString("\n|---|")
+		for range r.Loads {
+			b.WriteString("---:|")
+		}
+		b.WriteString("\n")
+		for _, model := range r.Models {
+			fmt.Fprintf(&b, "| %s |", model)
+			for _, l := range r.Loads {
+				c := r.cell(model, l)
+				switch {
+				case c == nil || c.Skipped != "":
+					b.WriteString(" — |")
+				case c.Failed != "":
+					b.WriteString(" failed |")
+				default:
+					fmt.Fprintf(&b, " %s |", val(c))
+				}
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+	flags := func(c *cell) string {
+		s := ""
+		if c.ClientBound {
+			s += " ‡"
+		}
+		if c.Median != nil && (c.Median.Errors > 0 || c.Median.Starved > 0) {
+			s += " !"
+		}
+		return s
+	}
+	matrix("Requests per second", "Higher is better. In the connect column a request is a whole connection: connect, send, echo, close.",
+		func(c *cell) string {
+			if c.Median == nil {
+				return "?"
+			}
+			return fmt.Sprintf("%.0f%s", c.Median.RequestsPerSec, flags(c))
+		})
+	matrix("p99 latency", "The time within which 99% of requests got their whole echo back (connect: from socket() to the echo).",
+		func(c *cell) string {
+			if c.Median == nil {
+				return "?"
+			}
+			return fmtUs(c.Median.P99us)
+		})
+	matrix("Server CPU per 1000 requests (ms)", "User+system time of the server and its children, per 1000 requests (connect: per 1000 connections). Lower is cheaper.",
+		func(c *cell) string {
+			if c.Median == nil {
+				return "?"
+			}
+			return fmt.Sprintf("%.1f", c.Median.ServerCPUmsPer1k)
+		})
+	matrix("Server system calls per request", "All of the server's calls (every thread and child) over the counting run, divided by the requests in it.",
+		func(c *cell) string {
+			if c.Syscalls == nil {
+				return "n/a"
+			}
+			return fmt.Sprintf("%.2f", c.Syscalls.PerRequest)
+		})
+
+	b.WriteString("## Targets\n\n| claim | want | measured | |\n|---|---|---|---|\n")
+	for _, t := range r.Targets {
+		verdict := ""
+		if t.Met != nil {
+			verdict = "met"
+			if !*t.Met {
+				verdict = "**missed**"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, verdict)
+	}
+	b.WriteString("\n")
+
+	if len(notes) > 0 {
+		b.WriteString("## Notes\n\n")
+		for _, n := range notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+		b.WriteString("\n")
+	}
+
+	b.WriteString("## Details\n\n")
+	for _, l := range r.Loads {
+		fmt.Fprintf(&b, "### %s\n\n", l)
+		b.WriteString("| model | req/s | p50 | p99 | p99.9 | max | server CPU ms/1k | syscalls/req | main calls per request | generator CPU | generator calls/req | errors, starved |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|\n")
+		for _, model := range r.Models {
+			c := r.cell(model, l)
+			if c == nil || c.Skipped != "" {
+				continue
+			}
+			if c.Failed != "" || c.Median == nil {
+				fmt.Fprintf(&b, "| %s | failed: %s |||||||||||\n", model, strings.ReplaceAll(c.Failed, "|", "/"))
+				continue
+			}
+			md := c.Median
+			sc, mix := "n/a", ""
+			if c.Syscalls != nil {
+				sc = fmt.Sprintf("%.2f", c.Syscalls.PerRequest)
+				mix = syscallMix(c.Syscalls)
+			}
+			fmt.Fprintf(&b, "| %s | %.0f%s | %s | %s | %s | %s | %.1f | %s | %s | %.0f%% | %.2f | %s |\n",
+				model, md.RequestsPerSec, flags(c), fmtUs(md.P50us), fmtUs(md.P99us), fmtUs(md.P999us), fmtUs(md.MaxUs),
+				md.ServerCPUmsPer1k, sc, mix, 100*md.ClientCPUShare, md.ClientSyscalls, problems(c))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func columnName(l load) string {
+	if l.Workload == clients.WorkloadConnect {
+		return fmt.Sprintf("connect %s × %d", sizeName(l.Size), l.Conns)
+	}
+	return fmt.Sprintf("echo %s × %d", sizeName(l.Size), l.Conns)
+}
+
+// skipNotes explains each model's missing cells once.
+func skipNotes(r *results) []string {
+	var notes []string
+	for _, model := range r.Models {
+		var reason string
+		var skipped []string
+		for _, l := range r.Loads {
+			if c := r.cell(model, l); c != nil && c.Skipped != "" {
+				skipped = append(skipped, columnName(l))
+				if reason == "" {
+					reason = c.Skipped
+				}
+			}
+		}
+		if len(skipped) == 0 {
+			continue
+		}
+		switch concurrency(model) {
+		case 1:
+			reason = "it serves one connection at a time, so with persistent connections all but one would wait in the listen queue for the whole run: it finishes no request for them, and its table entry would measure one connection while claiming many"
+		default:
+			reason = fmt.Sprintf("it runs a fixed pool of %d workers (started with -workers %d), each serving one connection at a time: beyond %d persistent connections the rest would wait in the listen queue for the whole run", concurrency(model), concurrency(model), concurrency(model))
+		}
+		notes = append(notes, fmt.Sprintf("**%s** is not run at %s: %s.", model, strings.Join(skipped, ", "), reason))
+	}
+	for _, c := range r.Cells {
+		if c.Failed != "" {
+			notes = append(notes, fmt.Sprintf("**%s** at %s failed: %s", c.Model, columnName(c.Load), c.Failed))
+		}
+	}
+	return notes
+}
+
+// syscallMix lists the calls that make up most of a request, per request.
+func syscallMix(s *syscallCount) string {
+	if s.Requests == 0 || len(s.ByName) == 0 {
+		return ""
+	}
+	type kv struct {
+		name string
+		n    int64
+	}
+	var all []kv
+	for k, v := range s.ByName {
+		all = append(all, kv{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n || all[i].n == all[j].n && all[i].name < all[j].name })
+	var parts []string
+	for _, e := range all {
+		per := float64(e.n) / float64(s.Requests)
+		if len(parts) == 4 || per < 0.01 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f", e.name, per))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func problems(c *cell) string {
+	var p []string
+	kinds := make([]string, 0, len(c.ErrorKinds))
+	for k := range c.ErrorKinds {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		p = append(p, fmt.Sprintf("%d × %s", c.ErrorKinds[k], k))
+	}
+	if c.Median != nil && c.Median.Starved > 0 {
+		p = append(p, fmt.Sprintf("%d starved", c.Median.Starved))
+	}
+	if len(p) == 0 {
+		return "none"
+	}
+	return strings.Join(p, "; ")
+}

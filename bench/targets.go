@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+
+	"netprog/clients"
+)
+
+// target is one of the issue's claims, checked side by side in one run.
+type target struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	// Met is nil when the claim is a figure to report rather than a bound,
+	// or when a cell it needs was not measured.
+	Met *bool `json:"met,omitempty"`
+}
+
+func evaluateTargets(r *results) []target {
+	echo100 := load{clients.WorkloadEcho, 100, 64}
+	var connect load
+	for _, l := range r.Loads {
+		if l.Workload == clients.WorkloadConnect {
+			connect = l
+		}
+	}
+	get := func(model string, l load) *sample {
+		if c := r.cell(model, l); c != nil && c.Median != nil {
+			return c.Median
+		}
+		return nil
+	}
+	bound := func(model string, l load) string {
+		if c := r.cell(model, l); c != nil && c.ClientBound {
+			return " (client-bound)"
+		}
+		return ""
+	}
+	var ts []target
+	missing := func(name, want string) {
+		ts = append(ts, target{Name: name, Want: want, Got: "not measured"})
+	}
+	ratio := func(name, want string, met func(float64) bool, a, b float64, unit string) {
+		v := a / b
+		ok := met(v)
+		ts = append(ts, target{Name: name, Want: want, Got: fmt.Sprintf("%.2f (%s vs %s)", v, fmtNum(a, unit), fmtNum(b, unit)), Met: &ok})
+	}
+
+	ep, gn := get("epoll", echo100), get(baselineName, echo100)
+	const n1, w1 = "epoll requests/s vs the Go net baseline, echo 100 conns x 64 B", ">= 1.00"
+	const n2, w2 = "epoll p99 vs the Go net baseline, echo 100 conns x 64 B", "<= 1.10"
+	if ep != nil && gn != nil {
+		ratio(n1, w1, func(v float64) bool { return v >= 1 }, ep.RequestsPerSec, gn.RequestsPerSec, "/s")
+		ts[len(ts)-1].Got += bound("epoll", echo100) + bound(baselineName, echo100)
+		ratio(n2, w2, func(v float64) bool { return v <= 1.10 }, ep.P99us, gn.P99us, "µs")
+	} else {
+		missing(n1, w1)
+		missing(n2, w2)
+	}
+
+	const n3, w3 = "epoll server syscalls per request, echo 100 conns x 64 B", "<= 3"
+	if c := r.cell("epoll", echo100); c != nil && c.Syscalls != nil {
+		ok := c.Syscalls.PerRequest <= 3
+		ts = append(ts, target{Name: n3, Want: w3, Got: fmt.Sprintf("%.2f (%s)", c.Syscalls.PerRequest, c.Syscalls.Method), Met: &ok})
+	} else {
+		missing(n3, w3)
+	}
+
+	fk, pf := get("fork", connect), get("prefork", connect)
+	const n4, w4 = "prefork vs fork requests/s under connect", ">= 3.00"
+	if fk != nil && pf != nil {
+		ratio(n4, w4, func(v float64) bool { return v >= 3 }, pf.RequestsPerSec, fk.RequestsPerSec, "/s")
+	} else {
+		missing(n4, w4)
+	}
+	const n5, w5 = "fork server CPU per connection under connect (user+sys, children included)", "report"
+	if fk != nil {
+		got := fmt.Sprintf("%.3f ms", fk.ServerCPUmsPer1k/1e3)
+		if pf != nil {
+			got += fmt.Sprintf(" (prefork %.3f ms)", pf.ServerCPUmsPer1k/1e3)
+		}
+		if it := get("iterative", connect); it != nil {
+			got += fmt.Sprintf(" (iterative %.3f ms)", it.ServerCPUmsPer1k/1e3)
+		}
+		ts = append(ts, target{Name: n5, Want: w5, Got: got})
+	} else {
+		missing(n5, w5)
+	}
+
+	const n6, w6 = "generator syscalls per request vs the epoll server's, echo 100 conns x 64 B", "generator <= server"
+	if c := r.cell("epoll", echo100); c != nil && c.Median != nil && c.Syscalls != nil {
+		ok := c.Median.ClientSyscalls <= c.Syscalls.PerRequest+0.05
+		ts = append(ts, target{Name: n6, Want: w6, Got: fmt.Sprintf("%.2f vs %.2f", c.Median.ClientSyscalls, c.Syscalls.PerRequest), Met: &ok})
+	} else {
+		missing(n6, w6)
+	}
+	return ts
+}
+
+func fmtNum(v float64, unit string) string {
+	if unit == "µs" {
+		return fmtUs(v)
+	}
+	return fmt.Sprintf("%.0f%s", v, unit)
+}
