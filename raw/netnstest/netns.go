@@ -65,6 +65,11 @@ func (n *Net) Add(short string) string {
 	n.IP("netns", "add", ns)
 	n.names = append(n.names, ns)
 	n.In(ns, "ip", "link", "set", "lo", "up")
+	// No duplicate address detection on the interfaces to come: an address
+	// (link-local ones included) is usable at once, not "tentative" for a
+	// second or two, during which neighbour discovery stays silent.
+	n.Sysctl(ns, "net.ipv6.conf.default.accept_dad", "0")
+	n.Sysctl(ns, "net.ipv6.conf.all.accept_dad", "0")
 	return ns
 }
 
@@ -110,6 +115,32 @@ func (n *Net) Link(a, ifa string, addrsA []string, b, ifb string, addrsB []strin
 		}
 		n.IP("-n", x.ns, "link", "set", x.ifc, "up")
 	}
+	// Permanent neighbour entries both ways: no ARP or neighbour discovery
+	// to wait for, so the first packet of a test goes through at once.
+	macA, macB := n.mac(a, ifa), n.mac(b, ifb)
+	for _, ad := range addrsB {
+		n.IP("-n", a, "neigh", "replace", strings.Split(ad, "/")[0], "lladdr", macB, "dev", ifa, "nud", "permanent")
+	}
+	for _, ad := range addrsA {
+		n.IP("-n", b, "neigh", "replace", strings.Split(ad, "/")[0], "lladdr", macA, "dev", ifb, "nud", "permanent")
+	}
+}
+
+// mac is the hardware address of interface ifc in ns.
+func (n *Net) mac(ns, ifc string) string {
+	n.t.Helper()
+	out, err := exec.Command("ip", "-n", ns, "-o", "link", "show", "dev", ifc).Output()
+	if err != nil {
+		n.t.Fatalf("ip -n %s link show %s: %v", ns, ifc, err)
+	}
+	f := strings.Fields(string(out))
+	for i, w := range f {
+		if w == "link/ether" && i+1 < len(f) {
+			return f[i+1]
+		}
+	}
+	n.t.Fatalf("no link/ether address in %q", out)
+	return ""
 }
 
 // Do runs fn on a thread inside namespace ns: sockets fn opens belong to ns
@@ -154,6 +185,7 @@ func Do(t testing.TB, ns string, fn func()) {
 type Topology struct {
 	*Net
 	A, R, B string
+	next    int
 }
 
 // Addresses of the Topology.
@@ -169,12 +201,35 @@ const (
 	Unreach6 = "fd00:3::1"
 )
 
+// Sources4 are extra IPv4 addresses of A. The router answers a packet for an
+// unreachable route with an ICMP error at most five times in a burst and
+// then once a second per source address (net.ipv4.route.error_cost and
+// error_burst, which are global, not per namespace: not ours to change), so
+// each test that wants unreachable errors sends from a source of its own
+// (Topology.Source).
+var Sources4 = []string{"198.18.1.11", "198.18.1.12", "198.18.1.13", "198.18.1.14", "198.18.1.15",
+	"198.18.1.16", "198.18.1.17", "198.18.1.18", "198.18.1.19", "198.18.1.20"}
+
+// Source hands out the next of Sources4.
+func (tp *Topology) Source() string {
+	tp.t.Helper()
+	if tp.next >= len(Sources4) {
+		tp.t.Fatal("out of source addresses")
+	}
+	tp.next++
+	return Sources4[tp.next-1]
+}
+
 // Line builds the Topology.
 func Line(t testing.TB) *Topology {
 	t.Helper()
 	n := New(t)
 	tp := &Topology{Net: n, A: n.Add("a"), R: n.Add("r"), B: n.Add("b")}
-	n.Link(tp.A, "a0", []string{AddrA + "/24", Addr6A + "/64"}, tp.R, "r0", []string{AddrR1 + "/24", Addr6R1 + "/64"})
+	addrsA := []string{AddrA + "/24", Addr6A + "/64"}
+	for _, a := range Sources4 {
+		addrsA = append(addrsA, a+"/24")
+	}
+	n.Link(tp.A, "a0", addrsA, tp.R, "r0", []string{AddrR1 + "/24", Addr6R1 + "/64"})
 	n.Link(tp.R, "r1", []string{AddrR2 + "/24", "fd00:2::1/64"}, tp.B, "b0", []string{AddrB + "/24", Addr6B + "/64"})
 	n.IP("-n", tp.A, "route", "add", "default", "via", AddrR1)
 	n.IP("-n", tp.A, "-6", "route", "add", "default", "via", Addr6R1)
