@@ -85,6 +85,7 @@ const (
 	kindStop             // POLL_ADD on the eventfd: ctx ended
 	kindSweep            // timer: look for idle clients
 	kindPause            // timer: accept again after running out of descriptors
+	kindListen           // POLL_ADD on the listening socket: a connection waits
 	kindGrace            // timer: a stop has waited long enough
 	kindCancel           // ASYNC_CANCEL, whose own result does not matter
 	kindRecv
@@ -114,6 +115,7 @@ type uringServer struct {
 	recvProven                bool // multishot recv has worked
 	stopArmed, sweepArmed     bool
 	pauseArmed, graceArmed    bool
+	listenArmed               bool
 	stopping, graceOver       bool
 
 	start   time.Time
@@ -146,6 +148,11 @@ func serveUring(ctx context.Context, cfg Config, feat uringFeatures) (*Stats, er
 	s.efd = efd
 	defer sys.Close(efd)
 	spare.Hold() // see reserve.go; a server without one still runs
+	// The Go runtime opens its own epoll descriptor the first time a timer
+	// is armed, and cannot live without it (at the descriptor limit:
+	// "fatal error: runtime: netpollinit failed"). This server arms none
+	// before it is serving, so arm one now, while descriptors are free.
+	time.AfterFunc(time.Hour, func() {}).Stop()
 	lfd, err := cfg.listen()
 	if err != nil {
 		return nil, err
@@ -328,7 +335,7 @@ func (s *uringServer) run() error {
 
 // quiet reports whether nothing is left pending but the stop's own timer.
 func (s *uringServer) quiet() bool {
-	return s.live == 0 && !s.acceptArmed && !s.stopArmed && !s.sweepArmed && !s.pauseArmed
+	return s.live == 0 && !s.acceptArmed && !s.stopArmed && !s.sweepArmed && !s.pauseArmed && !s.listenArmed
 }
 
 // sqe returns a free submission entry, first handing the kernel the full
@@ -406,6 +413,11 @@ func (s *uringServer) handle(c sys.CQE) {
 		if !s.stopping && !s.acceptArmed {
 			s.armAccept()
 		}
+	case kindListen:
+		s.listenArmed = false
+		if !s.stopping && !s.acceptArmed && !s.pauseArmed {
+			s.armAccept()
+		}
 	case kindGrace:
 		s.graceArmed = false
 		s.graceOver = s.stopping && c.Res == -int32(unix.ETIME)
@@ -457,14 +469,26 @@ func (s *uringServer) accepted(c sys.CQE) {
 		s.fail(fmt.Errorf("accept: %w", err))
 		return
 	}
-	if !s.acceptArmed && !s.stopping && !s.pauseArmed {
+	if !s.acceptArmed && !s.stopping && !s.pauseArmed && !s.listenArmed {
 		s.armAccept()
 	}
 }
 
-// shed turns away the connection accept had no descriptor for, with the
-// spare descriptor (reserve.go); without a spare it stops accepting for
-// acceptBackoff rather than fail again at once, forever.
+// shed turns away a connection accept had no descriptor for, with the
+// spare descriptor (reserve.go), then waits for the next connection to
+// arrive before it tries accept again.
+//
+// The wait matters more here than anywhere else. accept(2) takes the new
+// descriptor before it looks at the queue, so at the limit it fails with
+// EMFILE whether or not anyone is waiting; an event loop only calls it when
+// poll says the listening socket is readable, but an io_uring accept
+// request tries at once when submitted. Armed again straight away it would
+// fail again straight away, forever: a spin. So the server polls the
+// listening socket (a POLL_ADD request) and accepts again only once a
+// connection is there: either descriptors were freed and it is served, or
+// it is shed too.
+//
+// Without a spare it stops accepting for acceptBackoff.
 func (s *uringServer) shed(err error) {
 	peer, serr := spare.Shed(s.lfd, unix.SOCK_NONBLOCK)
 	switch {
@@ -474,9 +498,15 @@ func (s *uringServer) shed(err error) {
 	case errors.Is(serr, ErrNoReserve):
 		s.cfg.logf("Out of descriptors (%v) and no spare to shed with: not accepting for %v", sys.Errno(err), acceptBackoff)
 		s.pause()
+		return
 	}
 	// EAGAIN: nobody was waiting after all; anything else is the accept's
-	// own (a connection aborted in the queue): accept again either way.
+	// own (a connection aborted in the queue).
+	if s.acceptArmed {
+		s.cancel(kindAccept, 0)
+	}
+	s.sqe().PrepPollAdd(s.lfd, unix.POLLIN, userData(kindListen, 0))
+	s.listenArmed = true
 }
 
 // pause stops accepting for acceptBackoff, with a timer request.
@@ -510,6 +540,9 @@ func (s *uringServer) beginStop() {
 	}
 	if s.pauseArmed {
 		s.cancel(kindPause, 0)
+	}
+	if s.listenArmed {
+		s.cancel(kindListen, 0)
 	}
 	for _, c := range s.conns {
 		if c != nil {
