@@ -244,7 +244,7 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 		Duration: window, Warmup: h.cfg.Warmup, Stall: 5 * time.Second,
 		Started: func() {
 			if counting {
-				countErr = h.counter.start(append([]int{s.pid()}, descendants(s.pid())...))
+				countErr = h.counter.start(func() []int { return append([]int{s.pid()}, descendants(s.pid())...) })
 			}
 			cpu0 = treeCPU(s.pid())
 		},

@@ -17,11 +17,10 @@ import (
 // counters until then. So the CPU of a server is its own utime+stime, plus
 // cutime+cstime (reaped children), plus the same, recursively, for each live
 // child. A child that exits between two samples moves from the third term to
-// the second without changing the sum. /proc counts in clock ticks
-// (USER_HZ, 100 per second on Linux), so each process contributes up to
-// 10ms of rounding per sample; over a second's window and hundreds of
-// requests per tick the error stays in the noise except for the fork model
-// at 1000 live children, where it averages out over them.
+// the second without changing the sum. /proc/PID/stat counts in clock
+// ticks (USER_HZ, 100 per second on Linux), 10ms of rounding per sample:
+// in the noise for a server process busy for most of a second, but not for
+// a thousand small children, which are read in nanoseconds (descendantCPU).
 
 // userHZ is sysconf(_SC_CLK_TCK), fixed at 100 by the Linux ABI for /proc.
 const userHZ = 100
@@ -58,11 +57,44 @@ func procTimes(pid int) (self, children time.Duration, err error) {
 func treeCPU(pid int) time.Duration {
 	self, reaped, err := procTimes(pid)
 	if err != nil {
-		return 0 // it exited: the parent's cutime has it now
+		return 0
 	}
 	total := self + reaped
 	for _, c := range children(pid) {
-		total += treeCPU(c)
+		total += descendantCPU(c)
+	}
+	return total
+}
+
+// descendantCPU is the CPU time of a live child and its own descendants.
+// A forking server's children are many and each runs briefly (a thousand
+// children sharing half a second of CPU get half a millisecond each), so
+// clock ticks would round most of them to nothing at both ends of the
+// window: their time is read in nanoseconds from each thread's
+// /proc/PID/task/TID/schedstat (its first field is the time spent on a
+// CPU, sum_exec_runtime) instead. A child's reaped children still come
+// from cutime/cstime.
+func descendantCPU(pid int) time.Duration {
+	_, reaped, err := procTimes(pid)
+	if err != nil {
+		return 0 // gone: reaped, and counted in its parent's cutime now
+	}
+	total := reaped
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, _ := os.ReadDir(dir)
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				total += time.Duration(ns)
+			}
+		}
+	}
+	for _, c := range children(pid) {
+		total += descendantCPU(c)
 	}
 	return total
 }

@@ -42,7 +42,7 @@ type syscallCount struct {
 // stop.
 type counter interface {
 	method() string
-	start(pids []int) error
+	start(pids func() []int) error
 	stop() (total int64, byName map[string]int64, err error)
 }
 
@@ -80,13 +80,12 @@ var perfNamed = []string{
 }
 
 type perfCounter struct {
-	events  []string
-	dir     string
-	out     string
-	cmd     *exec.Cmd
-	ctl     *os.File
-	ack     *os.File
-	started bool
+	events []string
+	dir    string
+	out    string
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when perf has exited
+	stderr strings.Builder
 }
 
 func tracepointExists(name string) bool {
@@ -111,69 +110,112 @@ func newPerf(dir string) (counter, error) {
 			p.events = append(p.events, "syscalls:sys_enter_"+n)
 		}
 	}
-	// perf's control channel: two FIFOs. Writing "enable" and reading
-	// its "ack" proves perf has opened and enabled every counter, since
-	// it reads commands only once set up.
-	ctl, ack := filepath.Join(dir, "perf.ctl"), filepath.Join(dir, "perf.ack")
-	for _, f := range []string{ctl, ack} {
-		os.Remove(f)
-		if err := unix.Mkfifo(f, 0o600); err != nil {
-			return nil, fmt.Errorf("mkfifo %s: %v", f, err)
-		}
-	}
-	var err error
-	// Opened read-write so that neither open waits for the other end.
-	if p.ctl, err = os.OpenFile(ctl, os.O_RDWR, 0); err != nil {
-		return nil, err
-	}
-	if p.ack, err = os.OpenFile(ack, os.O_RDWR, 0); err != nil {
-		return nil, err
-	}
 	return p, nil
 }
 
 func (p *perfCounter) method() string { return "perf stat" }
 
-func (p *perfCounter) start(pids []int) error {
+// perfFdBudget bounds the counters perf opens: one per event per thread,
+// and a server with a thousand threads or children would need tens of
+// thousands of descriptors (past RLIMIT_NOFILE, and slow to set up). Past
+// the budget only the total is counted.
+const perfFdBudget = 3000
+
+// start attaches perf to the processes pids lists. A process that exits
+// while perf attaches (a forking server's last child being reaped) makes
+// perf give up, so it tries again, up to three times, with a fresh list.
+func (p *perfCounter) start(pids func() []int) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = p.attach(pids()); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
+}
+
+func (p *perfCounter) attach(pids []int) error {
 	list := make([]string, len(pids))
+	tasks := 0
 	for i, pid := range pids {
 		list[i] = strconv.Itoa(pid)
+		t, _ := os.ReadDir("/proc/" + list[i] + "/task")
+		tasks += len(t)
 	}
+	events := p.events
+	if tasks*len(events) > perfFdBudget {
+		events = events[:1]
+	}
+	// perf's control channel: two FIFOs, new each time so that nothing
+	// left from an earlier perf is read. Writing "enable" and reading its
+	// "ack" proves perf has opened and enabled every counter, since it
+	// reads commands only once set up. Both are opened read-write so that
+	// neither open waits for the other end.
+	ctlPath, ackPath := filepath.Join(p.dir, "perf.ctl"), filepath.Join(p.dir, "perf.ack")
+	for _, f := range []string{ctlPath, ackPath} {
+		os.Remove(f)
+		if err := unix.Mkfifo(f, 0o600); err != nil {
+			return fmt.Errorf("mkfifo %s: %v", f, err)
+		}
+	}
+	ctl, err := os.OpenFile(ctlPath, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+	ack, err := os.OpenFile(ackPath, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer ack.Close()
 	os.Remove(p.out)
-	p.cmd = exec.Command("perf", "stat", "-x,", "-o", p.out,
-		"--control", "fifo:"+p.ctl.Name()+","+p.ack.Name(),
-		"-e", strings.Join(p.events, ","), "-p", strings.Join(list, ","))
+	p.stderr.Reset()
+	p.cmd = exec.Command("perf", "stat", "-x,", "-o", p.out, "--control", "fifo:"+ctlPath+","+ackPath,
+		"-e", strings.Join(events, ","), "-p", strings.Join(list, ","))
+	p.cmd.Stderr = &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		return err
 	}
-	p.started = true
-	if _, err := p.ctl.WriteString("enable\n"); err != nil {
+	p.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) {
+		cmd.Wait()
+		close(done)
+	}(p.cmd, p.done)
+	if _, err := ctl.WriteString("enable\n"); err != nil {
 		return err
 	}
-	p.ack.SetReadDeadline(time.Now().Add(10 * time.Second))
-	buf := make([]byte, 64)
-	n, err := p.ack.Read(buf)
-	if err != nil {
-		return fmt.Errorf("perf stat did not acknowledge: %v", err)
+	buf := make([]byte, 16)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("perf stat exited while attaching: %s", strings.TrimSpace(p.stderr.String()))
+		default:
+		}
+		ack.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := ack.Read(buf)
+		if err == nil && strings.HasPrefix(string(buf[:n]), "ack") {
+			return nil
+		}
 	}
-	if !strings.HasPrefix(string(buf[:n]), "ack") {
-		return fmt.Errorf("perf stat answered %q", buf[:n])
-	}
-	return nil
+	p.cmd.Process.Kill()
+	<-p.done
+	return errors.New("perf stat did not acknowledge within 10s")
 }
 
 func (p *perfCounter) stop() (int64, map[string]int64, error) {
-	if !p.started {
-		return 0, nil, errors.New("perf not started")
-	}
-	p.started = false
 	p.cmd.Process.Signal(syscall.SIGINT)
-	if err := p.cmd.Wait(); err != nil && !isSignalExit(err) {
-		return 0, nil, fmt.Errorf("perf stat: %v", err)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+		return 0, nil, errors.New("perf stat did not stop within 10s of SIGINT")
 	}
 	f, err := os.Open(p.out)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("perf stat: %v: %s", err, strings.TrimSpace(p.stderr.String()))
 	}
 	defer f.Close()
 	var total int64
@@ -221,7 +263,8 @@ func newStrace(dir string) (counter, error) {
 
 func (s *straceCounter) method() string { return "strace -c -f" }
 
-func (s *straceCounter) start(pids []int) error {
+func (s *straceCounter) start(pidList func() []int) error {
+	pids := pidList()
 	args := []string{"-c", "-f", "-o", s.out}
 	for _, pid := range pids {
 		args = append(args, "-p", strconv.Itoa(pid))
