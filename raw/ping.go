@@ -81,9 +81,10 @@ type ICMPError struct {
 	From       netip.Addr // the router or host that sent it
 	V6         bool
 	Type, Code int
-	Info       uint32 // MTU, pointer or gateway
-	Counted    bool   // an error for the count; redirects and source quench are only reported
-	Local      error  // a local error from the error queue (SO_EE_ORIGIN_LOCAL), e.g. EMSGSIZE
+	Info       uint32    // MTU, pointer or gateway
+	At         time.Time // when it arrived
+	Counted    bool      // an error for the count; redirects and source quench are only reported
+	Local      error     // a local error from the error queue (SO_EE_ORIGIN_LOCAL), e.g. EMSGSIZE
 }
 
 // Text is iputils' description of the error.
@@ -565,7 +566,7 @@ func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 		}
 	case pk.Quoted && pk.QuotedType == request && pk.QuotedDst == p.cfg.Dst && mine(pk.ID, pk.Seq):
 		counted := p.v6 || (pk.Type != ICMPRedirect && pk.Type != ICMPSourceQuench)
-		e := ICMPError{Seq: int(pk.Seq), From: from, V6: p.v6, Type: pk.Type, Code: pk.Code, Info: pk.Info, Counted: counted}
+		e := ICMPError{Seq: int(pk.Seq), From: from, V6: p.v6, Type: pk.Type, Code: pk.Code, Info: pk.Info, At: at, Counted: counted}
 		if !p.v6 && pk.Type == ICMPDestUnreach && pk.Code == 4 {
 			e.Info &= 0xffff // next-hop MTU is the low half
 		}
@@ -630,6 +631,21 @@ func (p *Pinger) reply(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 	}
 }
 
+// errTime is when the error queue entry just read arrived: its
+// SO_TIMESTAMPNS, or now.
+func (p *Pinger) errTime() time.Time {
+	for oob := p.errq.Control[:p.errq.ControlN]; ; {
+		c, rest, ok := sys.NextControlMessage(oob)
+		if !ok {
+			return time.Now()
+		}
+		oob = rest
+		if c.IsTimestampNS() {
+			return c.TimestampNS()
+		}
+	}
+}
+
 // drainErrors reads a datagram socket's error queue (IP_RECVERR): each entry
 // is our original request with a sock_extended_err saying what happened and
 // who said so.
@@ -668,7 +684,7 @@ func (p *Pinger) drainErrors() error {
 			p.st.Errors++
 			p.mu.Unlock()
 			if p.cfg.OnError != nil {
-				p.cfg.OnError(&ICMPError{Seq: int(seq), V6: p.v6, Info: ee.Info, Counted: true, Local: unix.Errno(ee.Errno)})
+				p.cfg.OnError(&ICMPError{Seq: int(seq), V6: p.v6, Info: ee.Info, At: time.Now(), Counted: true, Local: unix.Errno(ee.Errno)})
 			}
 		case unix.SO_EE_ORIGIN_ICMP, unix.SO_EE_ORIGIN_ICMP6:
 			dst := p.errq.FromIP()
@@ -682,7 +698,7 @@ func (p *Pinger) drainErrors() error {
 			p.mu.Unlock()
 			if p.cfg.OnError != nil {
 				p.cfg.OnError(&ICMPError{Seq: int(seq), From: ee.Offender.IP.WithZone(""), V6: p.v6,
-					Type: int(ee.Type), Code: int(ee.Code), Info: ee.Info, Counted: true})
+					Type: int(ee.Type), Code: int(ee.Code), Info: ee.Info, At: p.errTime(), Counted: true})
 			}
 		}
 	}

@@ -36,7 +36,7 @@ func init() {
 				}
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				fmt.Fprintf(stdout, "answering echo requests (%d scripted)\n", len(sc))
+				fmt.Fprintf(stdout, "listening on raw ICMP (%d sequence numbers scripted)\n", len(sc))
 				return r.Serve(ctx)
 			}
 		},
