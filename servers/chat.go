@@ -1,7 +1,6 @@
 package servers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -54,12 +53,12 @@ type Chat struct {
 	Out    io.Writer // prompts and what the peer said
 	Duplex bool
 
-	input *MessageReader // kept across conversations: a pipe may hold the next lines
+	input *Input // kept across conversations: a pipe may hold the next lines
 }
 
-func (c *Chat) lines() *MessageReader {
+func (c *Chat) lines() *Input {
 	if c.input == nil {
-		c.input = NewMessageReader(c.In, WholeLines)
+		c.input = NewInput(c.In, c.Out)
 	}
 	return c.input
 }
@@ -150,7 +149,7 @@ func (v *conversation) duplex() (ChatEnd, error) {
 // send reads the user's next line and sends it; over is true when the
 // conversation ended with it.
 func (v *conversation) send() (end ChatEnd, over bool, err error) {
-	line, err := v.lines().Next()
+	line, err := v.lines().Line()
 	end = ChatIQuit
 	switch {
 	case err == io.EOF:
@@ -159,11 +158,11 @@ func (v *conversation) send() (end ChatEnd, over bool, err error) {
 	case err != nil:
 		return ChatStopped, true, err
 	}
-	line = append(bytes.TrimRight(line, "\r\n"), '\n')
-	if _, err := sys.Send(v.fd, line, 0); err != nil {
+	msg := append(line[:len(line):len(line)], '\n')
+	if _, err := sys.Send(v.fd, msg, 0); err != nil {
 		return v.broken(err)
 	}
-	return end, IsQuit(line), nil
+	return end, IsQuit(msg), nil
 }
 
 // receive takes the peer's next message and prints it; over is true when

@@ -1,0 +1,76 @@
+package clients
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/servers"
+	"netprog/sys"
+)
+
+// Echo is the course's echo client in its several dresses (one per course
+// server: see the presets in cmd/netprog): it reads lines from the user,
+// sends each, and prints the server's reply.
+type Echo struct {
+	Banner      string        // printed once after connecting ("Enter q or Q to quits:")
+	Prompt      string        // printed before each line is read
+	ReplyPrefix string        // printed before each reply ("Received data: ")
+	QuitOnBlank bool          // an empty line also quits (the select client's rule)
+	Quiet       time.Duration // the reply quiet period (0: ReplyQuiet)
+	In          int           // the descriptor the user types on (0)
+	Out         io.Writer
+}
+
+// Run connects to server and talks until the user quits (q or Q, which is
+// sent so the server can close its side, or end of input) or the server
+// closes the connection (ErrPeerClosed).
+func (e *Echo) Run(server sys.Addr) error {
+	fd, err := sys.Dial(server, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return err
+	}
+	defer sys.Close(fd)
+	quiet := e.Quiet
+	if quiet <= 0 {
+		quiet = ReplyQuiet
+	}
+	input := servers.NewInput(e.In, e.Out)
+	replies := servers.NewMessageReader(fd, quiet)
+
+	fmt.Fprint(e.Out, e.Banner)
+	for {
+		fmt.Fprint(e.Out, e.Prompt)
+		line, err := input.Line()
+		if err == io.EOF {
+			if !strings.HasSuffix(e.Prompt, "\n") {
+				fmt.Fprintln(e.Out) // end the prompt's line
+			}
+			return nil // closing is enough: the server reads end of file
+		}
+		if err != nil {
+			return err
+		}
+		if e.QuitOnBlank && len(line) == 0 {
+			return nil
+		}
+		line = append(line[:len(line):len(line)], '\n')
+		if _, err := sys.Send(fd, line, 0); err != nil {
+			return err
+		}
+		if servers.IsQuit(line) {
+			return nil
+		}
+		reply, err := replies.Next()
+		if err == io.EOF {
+			return fmt.Errorf("%s: %w", server, ErrPeerClosed)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Out, "%s%s\n", e.ReplyPrefix, servers.Printable(reply))
+	}
+}

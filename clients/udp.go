@@ -1,0 +1,94 @@
+package clients
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/servers"
+	"netprog/sys"
+)
+
+// UDPPrompt is the course's UDP client prompt.
+const UDPPrompt = "Type Something(q or Q to exit:)"
+
+// UDP is the course's UDP echo client: each line the user types is one
+// datagram to the server (no newline is needed: UDP keeps message
+// boundaries), and the reply is printed as "Received: ...".
+//
+// UDP does not say when a datagram is lost, so a client that simply waits in
+// recvfrom may wait forever. This one sets SO_RCVTIMEO: a recvfrom that waits
+// longer than Timeout fails with EAGAIN, the client says so and goes on. A
+// reply that comes after its timeout would then be taken for the answer to
+// the next line; since an echo is the line itself, one that differs is shown
+// as late, and the client waits on for its own.
+type UDP struct {
+	Prompt  string
+	Timeout time.Duration // how long to wait for each reply
+	In      int           // the descriptor the user types on (0)
+	Out     io.Writer
+}
+
+// UDPResult counts what a UDP client session did.
+type UDPResult struct {
+	Sent, Received, Lost int
+}
+
+// udpReplyMax is more than the largest UDP payload (65535 less the headers),
+// so no reply is ever cut.
+const udpReplyMax = 64 << 10
+
+// Run talks to server until the user types q or Q or the input ends.
+func (u *UDP) Run(server sys.Addr) (UDPResult, error) {
+	var res UDPResult
+	fd, err := sys.SocketFor(server, unix.SOCK_DGRAM)
+	if err != nil {
+		return res, err
+	}
+	defer sys.Close(fd)
+	if err := sys.SetRecvTimeout(fd, u.Timeout); err != nil {
+		return res, err
+	}
+	input := servers.NewInput(u.In, u.Out)
+	buf := make([]byte, udpReplyMax)
+	for {
+		fmt.Fprint(u.Out, u.Prompt)
+		line, err := input.Line()
+		if err == io.EOF {
+			fmt.Fprintln(u.Out)
+			return res, nil
+		}
+		if err != nil {
+			return res, err
+		}
+		if servers.IsQuit(line) {
+			return res, nil
+		}
+		if _, err := sys.Sendto(fd, line, 0, server); err != nil {
+			return res, err
+		}
+		res.Sent++
+		for {
+			n, from, _, err := sys.Recvfrom(fd, buf, 0)
+			if sys.IsTemporary(err) {
+				res.Lost++
+				fmt.Fprintf(u.Out, "No reply from %s within %v: the datagram or its echo was lost, or nothing listens there (UDP does not tell)\n",
+					server, u.Timeout)
+				break
+			}
+			if err != nil {
+				return res, err
+			}
+			if res.Lost > 0 && !bytes.Equal(buf[:n], line) {
+				fmt.Fprintf(u.Out, "Received late (from %s): %s\n", from, buf[:n])
+				continue
+			}
+			res.Received++
+			fmt.Fprintf(u.Out, "Received: %s\n", buf[:n])
+			break
+		}
+	}
+}

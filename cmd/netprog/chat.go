@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"netprog/clients"
+	"netprog/servers"
+)
+
+func init() {
+	register(&command{
+		name:    "chat-server",
+		teaches: "peer-to-peer chat, server side: take turns typing over one TCP connection (-duplex: type freely, poll(2) on stdin and the socket)",
+		watch:   "strace -f -e trace=network,poll,read ./netprog chat-server",
+		setup:   func(fs *flag.FlagSet) func([]string) error { return setupChat(fs, true) },
+	})
+	register(&command{
+		name:    "chat-client",
+		teaches: "peer-to-peer chat, client side: the server speaks first; q or Q from either side ends it",
+		watch:   "strace -f -e trace=network,poll,read ./netprog chat-client",
+		setup:   func(fs *flag.FlagSet) func([]string) error { return setupChat(fs, false) },
+	})
+}
+
+func setupChat(fs *flag.FlagSet, server bool) func([]string) error {
+	af := newAddrFlags(fs, 5000)
+	duplex := fs.Bool("duplex", false, "both sides type whenever they like (poll(2) on stdin and the socket) instead of taking turns")
+	var backlog *int
+	if server {
+		backlog = fs.Int("backlog", 0, "listen(2) backlog (0: SOMAXCONN); clients past the one chatting wait in this queue")
+	}
+	return func(args []string) error {
+		if err := noArgs(args); err != nil {
+			return err
+		}
+		addr, err := af.resolve()
+		if err != nil {
+			return err
+		}
+		chat := &servers.Chat{In: 0, Out: stdout, Duplex: *duplex}
+		if !server {
+			_, err := clients.Chat(addr, chat)
+			return err
+		}
+		if *backlog < 0 {
+			return usagef("-backlog takes a value >= 0")
+		}
+		ctx, stop := interruptible()
+		defer stop()
+		return servers.ChatServer(ctx, servers.Config{Addr: addr, Backlog: *backlog, Log: stdout, Stdin: 0}, chat)
+	}
+}
+
+// interruptible is the servers' stop: a context that SIGINT or SIGTERM
+// cancels, so the server can close its sockets and say what it did. SIGHUP
+// is ignored, as serve does for the echo servers.
+func interruptible() (context.Context, context.CancelFunc) {
+	signal.Ignore(syscall.SIGHUP)
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
