@@ -70,13 +70,15 @@ func newCounter(method, dir string) (counter, error) {
 
 // The calls the table breaks down, when perf has their tracepoints: the
 // data path of each model (read, write, sendto, recvfrom), its way of
-// waiting (select, poll, epoll_wait and their p-variants), connection
-// set-up and tear-down, and the costs of processes and threads (clone,
-// wait4, futex).
+// waiting (select, poll, epoll_wait and their p-variants, io_uring_enter),
+// connection set-up and tear-down, and the costs of processes and threads
+// (clone, wait4, signal set-up in a new child, futex, the Go runtime's
+// sleeps and preemption signals).
 var perfNamed = []string{
 	"read", "write", "sendto", "recvfrom", "select", "pselect6", "poll", "ppoll",
-	"epoll_wait", "epoll_pwait", "epoll_ctl", "accept4", "close", "shutdown",
-	"clone", "clone3", "wait4", "futex", "nanosleep", "rt_sigprocmask", "mmap", "munmap",
+	"epoll_wait", "epoll_pwait", "epoll_ctl", "io_uring_enter", "accept4", "close", "close_range", "shutdown",
+	"clone", "clone3", "wait4", "exit_group", "rt_sigaction", "rt_sigprocmask", "futex", "nanosleep",
+	"tgkill", "mmap", "munmap", "madvise", "prctl", "setsockopt",
 }
 
 type perfCounter struct {

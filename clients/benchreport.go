@@ -19,7 +19,7 @@ func (r *BenchReport) WriteText(w io.Writer) {
 		what = "workers"
 	}
 	fmt.Fprintf(w, "%s: %d %s x %d B to %s, %.2fs measured", r.Workload, r.Conns, what, r.Size, r.Target, r.Seconds)
-	if r.WarmupSeconds > 0 {
+	if r.WarmupSeconds >= 0.01 {
 		fmt.Fprintf(w, " after %.2fs of warm-up", r.WarmupSeconds)
 	}
 	fmt.Fprintln(w)
