@@ -117,6 +117,12 @@ type Pinger struct {
 	seqs     seqTable
 	start    time.Time
 
+	// The reply and error handed to the hooks live here, not on the
+	// stack: a pointer passed to a func value would move them to the heap
+	// on every packet.
+	lastReply Reply
+	lastErr   ICMPError
+
 	mu sync.Mutex // guards st against Stats() from other goroutines
 	st Stats
 }
@@ -566,7 +572,8 @@ func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 		}
 	case pk.Quoted && pk.QuotedType == request && pk.QuotedDst == p.cfg.Dst && mine(pk.ID, pk.Seq):
 		counted := p.v6 || (pk.Type != ICMPRedirect && pk.Type != ICMPSourceQuench)
-		e := ICMPError{Seq: int(pk.Seq), From: from, V6: p.v6, Type: pk.Type, Code: pk.Code, Info: pk.Info, At: at, Counted: counted}
+		e := &p.lastErr
+		*e = ICMPError{Seq: int(pk.Seq), From: from, V6: p.v6, Type: pk.Type, Code: pk.Code, Info: pk.Info, At: at, Counted: counted}
 		if !p.v6 && pk.Type == ICMPDestUnreach && pk.Code == 4 {
 			e.Info &= 0xffff // next-hop MTU is the low half
 		}
@@ -578,7 +585,7 @@ func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 			p.mu.Unlock()
 		}
 		if p.cfg.OnError != nil {
-			p.cfg.OnError(&e)
+			p.cfg.OnError(e)
 		}
 	}
 }
@@ -586,7 +593,8 @@ func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 // reply counts an echo reply the way iputils' gather_statistics does.
 func (p *Pinger) reply(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 	st := &p.st
-	r := Reply{Seq: int(pk.Seq), From: from, Bytes: pk.Len, TTL: ttl, At: at, Data: pk.Data, WrongByte: -1}
+	r := &p.lastReply
+	*r = Reply{Seq: int(pk.Seq), From: from, Bytes: pk.Len, TTL: ttl, At: at, Data: pk.Data, WrongByte: -1}
 	p.mu.Lock()
 	if pk.ChecksumOK {
 		p.seqs.acknowledge(pk.Seq, st.Transmitted)
@@ -627,7 +635,7 @@ func (p *Pinger) reply(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 		}
 	}
 	if p.cfg.OnReply != nil {
-		p.cfg.OnReply(&r)
+		p.cfg.OnReply(r)
 	}
 }
 
