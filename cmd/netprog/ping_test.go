@@ -337,3 +337,18 @@ func TestPingDatagramFallback(t *testing.T) {
 		t.Errorf("datagram socket, TTL 1: exit %d:\n%s", code, out)
 	}
 }
+
+// Users other than root may not flood or go below 2 ms, as with iputils.
+func TestPingShortIntervalNeedsRoot(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv (util-linux) is not installed")
+	}
+	for _, args := range [][]string{{"-f"}, {"-i", "0.001"}} {
+		cmd := append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", netprogBin, "ping"}, args...)
+		_, errOut, code := runIn(t, "", "setpriv", append(cmd, "127.0.0.1")...)
+		if code != 2 || !strings.Contains(errOut, "cannot flood; minimal interval allowed for user is 2ms") {
+			t.Errorf("ping %v as nobody: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}
