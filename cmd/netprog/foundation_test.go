@@ -56,6 +56,40 @@ func TestGreet(t *testing.T) {
 	}
 }
 
+// TestAddressFamilies: the same programs over IPv6 (-6: localhost is ::1)
+// and over an AF_UNIX stream socket.
+func TestAddressFamilies(t *testing.T) {
+	sock := "unix:" + filepath.Join(t.TempDir(), "greet.sock")
+	tests := []struct {
+		server, client []string
+		stdin, want    string
+	}{
+		{[]string{"greet-server", "-6", "-port", "0"}, []string{"greet-client", "-6"},
+			"", "Received data: Thank you for Connecting \n"},
+		{[]string{"greet-server", "-addr", sock}, []string{"greet-client", "-addr", sock},
+			"", "Received data: Thank you for Connecting \n"},
+		{[]string{"udp-server", "-6", "-port", "0"}, []string{"udp-client", "-6"},
+			"hi\nq\n", "Type Something(q or Q to exit:)hi\nReceived: hi\nType Something(q or Q to exit:)q\n"},
+		{[]string{"echo-server", "-addr", "[::1]:0"}, []string{"echo-client", "-prompt", ""},
+			"hi\nq\n", "hi\nYou Send:hi\nq\n"},
+	}
+	for _, tt := range tests {
+		s := startServer(t, tt.server...)
+		args := tt.client
+		switch {
+		case strings.HasPrefix(s.Addr, "[::1]:"):
+			args = append(args, "-addr", s.Addr)
+		case s.Addr != sock:
+			t.Errorf("%v listens on %s, want [::1] or %s", tt.server, s.Addr, sock)
+		}
+		out, errOut, code := runNetprog(t, tt.stdin, args...)
+		if code != 0 || out != tt.want {
+			t.Errorf("%v against %s: exit %d, stderr %q\nstdout %q\nwant   %q", args, s.Addr, code, errOut, out, tt.want)
+		}
+		s.Stop(t)
+	}
+}
+
 // TestEchoClients runs each client preset against echo-server dressed as the
 // course server it belongs to (same reply prefix), with scripted input.
 func TestEchoClients(t *testing.T) {
