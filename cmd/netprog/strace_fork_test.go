@@ -144,6 +144,24 @@ func TestStraceFork(t *testing.T) {
 func TestStracePrefork(t *testing.T) {
 	const workers = 2
 	s := startStraced(t, "echo-server", "-model", "prefork", "-workers", "2", "-host", "127.0.0.1", "-port", "0", "-q")
+	// Let both workers start (under strace that takes a while) before the
+	// clients come and the stop ends them.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ready := map[int]bool{}
+		for _, c := range s.Calls(t) {
+			if c.Name == "close_range" && strings.Contains(c.Args, "4294967295") {
+				ready[c.Pid] = true
+			}
+		}
+		if len(ready) == workers {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d workers started within 10s", len(ready), workers)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	for i := range 3 {
 		if err := converse(s.Addr, "You Send:", i); err != nil {
 			t.Fatal(err)
