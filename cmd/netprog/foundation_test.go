@@ -708,8 +708,8 @@ func fndMaskAddrs(s string) string { return fndAddrRE.ReplaceAllString(s, "$1:PO
 
 // TestTraceGolden checks the --trace lines of one exchange of each program
 // against testdata/trace/NAME.golden (-update-trace-golden rewrites them).
-// Descriptors are not masked: a program started by exec has 0, 1 and 2
-// open, so its first socket is 3, which is a lesson too.
+// Ports are masked (fndMaskAddrs) and descriptors renumbered from 3
+// (fndRenumberFds); everything else must match line for line.
 func TestTraceGolden(t *testing.T) {
 	tests := []struct {
 		name string
