@@ -142,9 +142,6 @@ func IoUringSetup(entries uint32, p *IoUringParams) (int, error) {
 	}
 	if Tracing() {
 		args := itoa(int(entries)) + ", {flags=" + flagNames(int(flags), setupFlagNames)
-		if flags&IORING_SETUP_CQSIZE != 0 {
-			args += ", cq_entries=" + itoa(int(p.CqEntries))
-		}
 		if err == nil {
 			args += ", sq_entries=" + itoa(int(p.SqEntries)) + ", cq_entries=" + itoa(int(p.CqEntries)) +
 				", features=0x" + strconv.FormatUint(uint64(p.Features), 16)
