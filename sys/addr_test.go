@@ -17,15 +17,15 @@ func TestResolveAddr(t *testing.T) {
 		want   Addr   // when ok
 		errHas string // when not: a piece of the message
 	}{
-		{in: "127.0.0.1:5090", want: inet4(127, 0, 0, 1, 5090)},
+		{in: "127.0.0.1:5090", want: addrTestInet4(127, 0, 0, 1, 5090)},
 		{in: "[::1]:5090", want: Addr{Family: unix.AF_INET6, IP: netip.IPv6Loopback(), Port: 5090}},
-		{in: "localhost:5090", want: inet4(127, 0, 0, 1, 5090)},
+		{in: "localhost:5090", want: addrTestInet4(127, 0, 0, 1, 5090)},
 		{in: "localhost:5090", family: IPv6, want: Addr{Family: unix.AF_INET6, IP: netip.IPv6Loopback(), Port: 5090}},
-		{in: ":5090", want: inet4(0, 0, 0, 0, 5090)},
+		{in: ":5090", want: addrTestInet4(0, 0, 0, 0, 5090)},
 		{in: ":5090", family: IPv6, want: Addr{Family: unix.AF_INET6, IP: netip.IPv6Unspecified(), Port: 5090}},
-		{in: "0.0.0.0:5090", want: inet4(0, 0, 0, 0, 5090)},
-		{in: "127.0.0.1:0", want: inet4(127, 0, 0, 1, 0)},
-		{in: "[::ffff:127.0.0.1]:80", want: inet4(127, 0, 0, 1, 80)}, // mapped: taken as the IPv4 it is
+		{in: "0.0.0.0:5090", want: addrTestInet4(0, 0, 0, 0, 5090)},
+		{in: "127.0.0.1:0", want: addrTestInet4(127, 0, 0, 1, 0)},
+		{in: "[::ffff:127.0.0.1]:80", want: addrTestInet4(127, 0, 0, 1, 80)}, // mapped: taken as the IPv4 it is
 		{in: "[fe80::1%lo]:80", want: Addr{Family: unix.AF_INET6, IP: netip.MustParseAddr("fe80::1%lo"), Port: 80}},
 		{in: "unix:/tmp/echo.sock", want: Addr{Family: unix.AF_UNIX, Path: "/tmp/echo.sock"}},
 		{in: "unix:" + long[:sunPathMax], want: Addr{Family: unix.AF_UNIX, Path: long[:sunPathMax]}},
@@ -65,7 +65,7 @@ func TestAddrString(t *testing.T) {
 		a    Addr
 		want string
 	}{
-		{inet4(127, 0, 0, 1, 8090), "127.0.0.1:8090"},
+		{addrTestInet4(127, 0, 0, 1, 8090), "127.0.0.1:8090"},
 		{Addr{Family: unix.AF_INET6, IP: netip.IPv6Loopback(), Port: 5090}, "[::1]:5090"},
 		{Addr{Family: unix.AF_UNIX, Path: "/tmp/echo.sock"}, "unix:/tmp/echo.sock"},
 		{Addr{Family: unix.AF_UNIX}, "unix:(unnamed)"},
@@ -81,7 +81,7 @@ func TestAddrString(t *testing.T) {
 // TestAddrSockaddrRoundTrip: what we hand the kernel comes back as it was.
 func TestAddrSockaddrRoundTrip(t *testing.T) {
 	for _, a := range []Addr{
-		inet4(127, 0, 0, 1, 8090),
+		addrTestInet4(127, 0, 0, 1, 8090),
 		{Family: unix.AF_INET6, IP: netip.IPv6Loopback(), Port: 5090},
 		{Family: unix.AF_UNIX, Path: "/tmp/echo.sock"},
 	} {
@@ -109,6 +109,6 @@ func TestParsePort(t *testing.T) {
 	}
 }
 
-func inet4(a, b, c, d byte, port int) Addr {
+func addrTestInet4(a, b, c, d byte, port int) Addr {
 	return Addr{Family: unix.AF_INET, IP: netip.AddrFrom4([4]byte{a, b, c, d}), Port: port}
 }

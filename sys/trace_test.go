@@ -11,9 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// traceBuf collects trace lines for one test; SetTrace is global, so tests
+// traceTestBuf collects trace lines for one test; SetTrace is global, so tests
 // that use it do not run in parallel.
-func traceBuf(t *testing.T) *strings.Builder {
+func traceTestBuf(t *testing.T) *strings.Builder {
 	t.Helper()
 	var b strings.Builder
 	SetTrace(&b)
@@ -25,7 +25,7 @@ func traceBuf(t *testing.T) *strings.Builder {
 // each call's line, in strace's shape, with the descriptors and ports of
 // this run put in.
 func TestTraceExchange(t *testing.T) {
-	b := traceBuf(t)
+	b := traceTestBuf(t)
 	lo := Addr{Family: unix.AF_INET, IP: netip.AddrFrom4([4]byte{127, 0, 0, 1})}
 	lfd, bound, err := Listener(lo, 5, false)
 	if err != nil {
@@ -83,7 +83,7 @@ close(CFD) = 0
 
 // TestTraceErrors: a failed call ends "= -1 ENAME (Message)", as in strace.
 func TestTraceErrors(t *testing.T) {
-	b := traceBuf(t)
+	b := traceTestBuf(t)
 	lo := Addr{Family: unix.AF_INET, IP: netip.AddrFrom4([4]byte{127, 0, 0, 1})}
 	lfd, bound, err := Listener(lo, 1, false)
 	if err != nil {
@@ -120,7 +120,7 @@ func TestTraceErrors(t *testing.T) {
 
 // TestTraceOff: with no writer set, nothing is formatted or written.
 func TestTraceOff(t *testing.T) {
-	b := traceBuf(t)
+	b := traceTestBuf(t)
 	SetTrace(nil)
 	if Tracing() {
 		t.Fatal("Tracing() after SetTrace(nil)")
@@ -144,7 +144,7 @@ func TestTraceDatagram(t *testing.T) {
 		t.Fatal(err)
 	}
 	me, _ := Getsockname(fd)
-	b := traceBuf(t)
+	b := traceTestBuf(t)
 	if _, err := Sendto(fd, []byte("hello, world"), 0, me); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestTracePoll(t *testing.T) {
 	}
 	defer unix.Close(p[0])
 	defer unix.Close(p[1])
-	b := traceBuf(t)
+	b := traceTestBuf(t)
 	fds := []unix.PollFd{{Fd: int32(p[0]), Events: unix.POLLIN}, {Fd: int32(p[1]), Events: unix.POLLOUT}}
 	n, err := Poll(fds, 0)
 	if err != nil || n != 1 {
