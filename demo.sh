@@ -7,7 +7,9 @@
 #   ./demo.sh [BINARY [TOUR...]]     e.g. ./demo.sh ./netprog udp chat
 #
 # Adding a program: write a tour_NAME function below with the helpers
-# (start, client, show, stop) and put NAME in TOURS.
+# (start, client, show, stop) and put NAME in TOURS. A tour of a program
+# from another part of the course first checks that `netprog help` lists it
+# (see tour_ping), so the tour runs on whatever this binary has.
 set -euo pipefail
 
 BIN=${1:-./netprog}
@@ -17,7 +19,7 @@ if [[ ! -x $BIN ]]; then
 fi
 BIN=$(realpath "$BIN")
 
-TOURS=(greet echo models udp chat hostname ports errors ping)
+TOURS=(greet echo models udp chat hostname ports errors fork zombie ping)
 [[ $# -gt 0 ]] && TOURS=("$@")
 
 WORK=$(mktemp -d)
@@ -180,8 +182,23 @@ tour_errors() {
 	client usage "" echo-client -port 70000
 }
 
+# has CMD: this netprog has the command CMD.
+has() { "$BIN" help | grep -q "^  $1 "; }
+
+tour_fork() {
+	has fork-demo || return 0
+	title "fork: one call, two returns; each process its own copy of memory"
+	client fork "" fork-demo -sleep 200ms
+}
+
+tour_zombie() {
+	has zombie-demo || return 0
+	title "zombie: an ended child stays (state Z) until wait4 reaps it"
+	client zombie "" zombie-demo -sleep 300ms -reap
+}
+
 tour_ping() {
-	"$BIN" help | grep -q '^  ping ' || return 0
+	has ping || return 0
 	title "ping: ICMP echo to 127.0.0.1"
 	client ping "" ping -c 2 -i 0.2 127.0.0.1
 }
