@@ -228,7 +228,8 @@ func SetNonblock(fd int, on bool) error {
 
 // Listener opens, binds and listens in one go, the server's usual start:
 // socket, setsockopt(SO_REUSEADDR) so a restarted server need not wait out
-// TIME_WAIT, bind, listen. It returns the descriptor and the bound address
+// TIME_WAIT, bind, listen. An AF_UNIX path left by a server that died is
+// removed first (see removeStaleSocket). It returns the descriptor and the bound address
 // from getsockname (the real port when a asked for port 0). On failure the
 // socket is closed.
 func Listener(a Addr, backlog int, reusePort bool) (int, Addr, error) {
@@ -240,7 +241,9 @@ func Listener(a Addr, backlog int, reusePort bool) (int, Addr, error) {
 		Close(fd)
 		return -1, Addr{}, err
 	}
-	if a.Family != unix.AF_UNIX {
+	if a.Family == unix.AF_UNIX {
+		removeStaleSocket(a.Path)
+	} else {
 		if err := SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 			return fail(err)
 		}

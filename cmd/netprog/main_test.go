@@ -66,6 +66,9 @@ type server struct {
 	Stdin  io.WriteCloser
 	done   chan struct{}
 	status error
+	// signalPid, if set, names the process Stop signals instead of cmd's
+	// own: under strace, the tracee (strace -o blocks fatal signals).
+	signalPid func() int
 }
 
 // startServer runs `netprog args...`, waits for its "listening on" line and
@@ -131,7 +134,13 @@ func (s *server) Stop(t *testing.T) error {
 		return s.status
 	default:
 	}
-	s.cmd.Process.Signal(syscall.SIGINT)
+	if s.signalPid != nil {
+		if pid := s.signalPid(); pid > 0 {
+			syscall.Kill(pid, syscall.SIGINT)
+		}
+	} else {
+		s.cmd.Process.Signal(syscall.SIGINT)
+	}
 	select {
 	case <-s.done:
 	case <-time.After(10 * time.Second):

@@ -10,7 +10,10 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"netprog/servers"
+	"netprog/sys"
 )
 
 // preset is one of the course's echo servers: a model with its port, reply
@@ -97,6 +100,11 @@ func serve(m servers.Model, cfg servers.Config) error {
 	defer stop()
 	start := time.Now()
 	st, err := m(ctx, cfg)
+	if cfg.Addr.Family == unix.AF_UNIX && err == nil {
+		// The socket file outlives the socket (unix(7)): a server that
+		// stops cleanly removes it, so the next one can bind the path.
+		sys.Unlink(cfg.Addr.Path)
+	}
 	if st != nil {
 		fmt.Fprintf(stdout, "server stopped after %v: ", time.Since(start).Round(time.Millisecond))
 		st.Summary(stdout)

@@ -52,7 +52,20 @@ func startStraced(t *testing.T, args ...string) *straced {
 	log := filepath.Join(t.TempDir(), "strace.log")
 	sargs := append([]string{"-f", "-yy", "-s", "64", "-o", log, netprogBin}, args...)
 	s := startServerCmd(t, exec.Command("strace", sargs...))
-	return &straced{server: s, log: log}
+	st := &straced{server: s, log: log}
+	// strace -o blocks fatal signals (its -I3 default), so a stop is sent to
+	// the tracee, whose pid opens the log; strace exits when it does.
+	s.signalPid = func() int {
+		data, err := os.ReadFile(log)
+		if err != nil {
+			return 0
+		}
+		if calls := parseStrace(string(data)); len(calls) > 0 {
+			return calls[0].Pid
+		}
+		return 0
+	}
+	return st
 }
 
 // Calls parses the strace log written so far.
@@ -111,7 +124,11 @@ func firstArg(c straceCall) string {
 		switch r {
 		case '<', '[', '{', '(':
 			depth++
-		case '>', ']', '}', ')':
+		case '>':
+			if i == 0 || c.Args[i-1] != '-' { // the arrow of "a->b" closes nothing
+				depth--
+			}
+		case ']', '}', ')':
 			depth--
 		case ',':
 			if depth == 0 {
@@ -162,6 +179,10 @@ func TestParseStrace(t *testing.T) {
 	}
 	if c := calls[2]; c.Name != "accept4" || c.Pid != 101 || !touchesTCP(firstArg(c)) || !strings.HasPrefix(c.Ret, "4<TCP:") {
 		t.Errorf("resumed call parsed as %+v", c)
+	}
+	conn := straceCall{Name: "sendto", Args: `5<TCP:[127.0.0.1:8090->127.0.0.1:5000]>, "hi", 2, MSG_NOSIGNAL, NULL, 0`}
+	if got, want := firstArg(conn), "5<TCP:[127.0.0.1:8090->127.0.0.1:5000]>"; got != want {
+		t.Errorf("firstArg = %q, want %q", got, want)
 	}
 	if got := inOrder(calls, onTCP("socket"), onTCP("accept4")); got != -1 {
 		t.Errorf("inOrder missed predicate %d", got)
