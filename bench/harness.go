@@ -104,6 +104,19 @@ type machine struct {
 	Kernel    string `json:"kernel"`
 	Go        string `json:"go"`
 	Date      string `json:"date"`
+	// The 1-minute load average when the run started and ended: the
+	// generator and the server under test make about 2; more means other
+	// work shared the cores, and the figures are noisier for it.
+	LoadStart float64 `json:"load_average_start"`
+	LoadEnd   float64 `json:"load_average_end"`
+}
+
+func loadAverage() float64 {
+	var l float64
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Sscanf(string(b), "%f", &l)
+	}
+	return l
 }
 
 // results is everything one harness run measured.
@@ -215,6 +228,7 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 	}
 	h.res.Targets = evaluateTargets(h.res)
 	h.res.ElapsedSeconds = time.Since(start).Seconds()
+	h.res.Machine.LoadEnd = loadAverage()
 	return h.res, nil
 }
 
@@ -382,7 +396,7 @@ func ensureBinary(cfg *config, dir string, log io.Writer) error {
 }
 
 func describeMachine() machine {
-	m := machine{Cores: runtime.NumCPU(), Go: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339)}
+	m := machine{Cores: runtime.NumCPU(), Go: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339), LoadStart: loadAverage()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {

@@ -36,6 +36,8 @@ func markdown(r *results) string {
 	fmt.Fprintf(&b, "# Server designs compared\n\n")
 	fmt.Fprintf(&b, "Measured %s on %d cores (%s), %d GiB, Linux %s, %s, by `make bench` (`go run ./bench`) in %.0f s.\n\n",
 		m.Date, m.Cores, m.CPU, m.MemoryGiB, m.Kernel, m.Go, r.ElapsedSeconds)
+	fmt.Fprintf(&b, "Load average (1 minute) at the start and the end: %.1f and %.1f. The generator and the server under test account for about 2; "+
+		"more means other work shared the cores during the run, and the figures are noisier for it.\n\n", m.LoadStart, m.LoadEnd)
 	fmt.Fprintf(&b, "Every server is `netprog echo-server -model M -raw -q -port 0 -backlog 4096` (go-net: an idiomatic Go `net` echo "+
 		"server, a goroutine per connection), driven over loopback by `netprog bench`, one thread with epoll on the same machine: "+
 		"generator and server share the %d cores. Each cell is the median of %d interleaved repeats of %.1f s, measured after every "+
