@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +24,7 @@ type Config struct {
 	IdleTimeout time.Duration // close a client silent this long (0: never)
 
 	MaxChildren int  // fork: at most this many children at once (0: no limit)
-	Workers     int  // prefork: how many children
+	Workers     int  // prefork, passfd: how many children (0: 4); reuseport: event loops (0: the CPU count)
 	MaxThreads  int  // thread: at most this many client threads
 	Edge        bool // epoll: edge-triggered instead of level-triggered
 	Stdin       int  // select: descriptor whose line or EOF stops the server (-1: none)
@@ -31,6 +32,11 @@ type Config struct {
 	// Ready, if set, is called with the bound address once the server
 	// listens, before it accepts (tests use it with port 0).
 	Ready func(sys.Addr)
+
+	// listener, if set, replaces listen's socket, bind and listen: it
+	// returns a listening socket opened beforehand, without announcing it
+	// (the reuseport model runs one epoll loop per socket it opened).
+	listener func() (int, error)
 }
 
 // Model is one way of serving: it listens on cfg.Addr, serves until ctx is
@@ -64,6 +70,11 @@ type Stats struct {
 	Bytes    atomic.Int64 // bytes echoed back
 	Refused  atomic.Int64 // connections shed (fd limit, FD_SETSIZE, max threads)
 	Children atomic.Int64 // child processes reaped
+
+	// PerWorker is, for models with several acceptors (reuseport), the
+	// connections each one accepted: how the kernel spread them. Set once
+	// the model has returned.
+	PerWorker []int64
 }
 
 // logf prints one line of the server's log.
@@ -84,6 +95,9 @@ func (c *Config) backlog() int {
 // 127.0.0.1:41235", with the port getsockname(2) reports, so that -port 0
 // can be used by people and tests.
 func (c *Config) listen() (int, error) {
+	if c.listener != nil {
+		return c.listener()
+	}
 	fd, bound, err := sys.Listener(c.Addr, c.backlog(), false)
 	if err != nil {
 		return -1, err
@@ -112,6 +126,9 @@ func (s *Stats) Summary(w io.Writer) {
 	}
 	if c := s.Children.Load(); c > 0 {
 		fmt.Fprintf(w, ", reaped %d children", c)
+	}
+	if len(s.PerWorker) > 0 {
+		fmt.Fprintf(w, "\nconnections per worker: %s", strings.Trim(fmt.Sprint(s.PerWorker), "[]"))
 	}
 	fmt.Fprintf(w, "\nCPU time: user %.3fs sys %.3fs; children: user %.3fs sys %.3fs\n",
 		tvSec(self.Utime), tvSec(self.Stime), tvSec(kids.Utime), tvSec(kids.Stime))

@@ -56,7 +56,7 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 	quiet := fs.Bool("q", false, "do not log every message")
 	idle := fs.Duration("idle-timeout", 0, "close a client silent this long (0: never)")
 	maxChildren := fs.Int("max-children", 0, "fork: at most this many children at once (0: no limit)")
-	workers := fs.Int("workers", 4, "prefork: children forked at start")
+	workers := fs.Int("workers", 0, "prefork, passfd: children forked at start (0: 4); reuseport: event loops (0: the CPU count)")
 	maxThreads := fs.Int("max-threads", 1000, "thread: at most this many client threads (Go aborts at 10000)")
 	edge := fs.Bool("edge", false, "epoll: edge-triggered (EPOLLET) instead of level-triggered")
 	return func(args []string) error {
@@ -67,8 +67,8 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 		if !ok {
 			return usagef("unknown model %q (models: %s)", *model, strings.Join(servers.Models(), ", "))
 		}
-		if *backlog < 0 || *idle < 0 || *maxChildren < 0 || *workers < 1 || *maxThreads < 1 {
-			return usagef("-backlog, -idle-timeout and -max-children take values >= 0, -workers and -max-threads >= 1")
+		if *backlog < 0 || *idle < 0 || *maxChildren < 0 || *workers < 0 || *maxThreads < 1 {
+			return usagef("-backlog, -idle-timeout, -max-children and -workers take values >= 0, -max-threads >= 1")
 		}
 		addr, err := af.resolve()
 		if err != nil {
