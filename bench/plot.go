@@ -77,6 +77,11 @@ func sizePlot(r *results, size int) (*plot.Plot, error) {
 		}
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	if len(ticks) > 0 {
+		// Room on the right, past the last count, for the legend.
+		p.X.Min = ticks[0].Value * 0.8
+		p.X.Max = ticks[len(ticks)-1].Value * 8
+	}
 	p.Y.Min = 0
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true

@@ -179,19 +179,16 @@ func columnName(l load) string {
 func skipNotes(r *results) []string {
 	var notes []string
 	for _, model := range r.Models {
-		var reason string
 		var skipped []string
 		for _, l := range r.Loads {
 			if c := r.cell(model, l); c != nil && c.Skipped != "" {
 				skipped = append(skipped, columnName(l))
-				if reason == "" {
-					reason = c.Skipped
-				}
 			}
 		}
 		if len(skipped) == 0 {
 			continue
 		}
+		var reason string
 		switch concurrency(model) {
 		case 1:
 			reason = "it serves one connection at a time, so with persistent connections all but one would wait in the listen queue for the whole run: it finishes no request for them, and its table entry would measure one connection while claiming many"
