@@ -76,8 +76,11 @@ const (
 	uringStopGrace = 5 * time.Second
 )
 
-// uringKind says what a request was; with a connection's slot it makes the
-// request's user data, which its completions carry back.
+// uringKind says what a request was; with a connection's generation and
+// slot it makes the request's user data, which its completions carry back.
+// The generation (a count of connections, 24 bits of it) keeps a request of
+// a connection that is gone from being taken for one of the connection that
+// got its slot next.
 type uringKind uint8
 
 const (
@@ -93,9 +96,15 @@ const (
 	kindClose
 )
 
-func userData(k uringKind, slot uint32) uint64 { return uint64(k)<<56 | uint64(slot) }
+const genMask = 1<<24 - 1
 
-func splitUserData(u uint64) (uringKind, uint32) { return uringKind(u >> 56), uint32(u) }
+func userData(k uringKind, gen, slot uint32) uint64 {
+	return uint64(k)<<56 | uint64(gen&genMask)<<32 | uint64(slot)
+}
+
+func splitUserData(u uint64) (k uringKind, gen, slot uint32) {
+	return uringKind(u >> 56), uint32(u>>32) & genMask, uint32(u)
+}
 
 // uringServer is the whole server's state; only its own thread touches it.
 type uringServer struct {
@@ -109,6 +118,7 @@ type uringServer struct {
 
 	conns []*uringConn // by slot, nil where free
 	free  []uint32     // free slots
+	gen   uint32       // connections so far
 	live  int          // connections not yet closed
 
 	acceptArmed, acceptProven bool // acceptProven: multishot accept has worked
@@ -364,17 +374,18 @@ func (s *uringServer) fail(err error) {
 	}
 }
 
-func (s *uringServer) cancel(k uringKind, slot uint32) {
-	s.sqe().PrepCancel(userData(k, slot), userData(kindCancel, 0))
+// cancel asks the kernel to cancel the request with user data target.
+func (s *uringServer) cancel(target uint64) {
+	s.sqe().PrepCancel(target, userData(kindCancel, 0, 0))
 }
 
 func (s *uringServer) armStop() {
-	s.sqe().PrepPollAdd(s.efd, unix.POLLIN, userData(kindStop, 0))
+	s.sqe().PrepPollAdd(s.efd, unix.POLLIN, userData(kindStop, 0, 0))
 	s.stopArmed = true
 }
 
 func (s *uringServer) armAccept() {
-	s.sqe().PrepAccept(s.lfd, unix.SOCK_CLOEXEC, s.feat.multishotAccept, userData(kindAccept, 0))
+	s.sqe().PrepAccept(s.lfd, unix.SOCK_CLOEXEC, s.feat.multishotAccept, userData(kindAccept, 0, 0))
 	s.acceptArmed = true
 }
 
@@ -385,7 +396,7 @@ func (s *uringServer) sweepEvery() time.Duration { return max(s.cfg.IdleTimeout/
 
 func (s *uringServer) armSweep() {
 	s.sweepTS = timespec(s.sweepEvery())
-	s.sqe().PrepTimeout(&s.sweepTS, userData(kindSweep, 0))
+	s.sqe().PrepTimeout(&s.sweepTS, userData(kindSweep, 0, 0))
 	s.sweepArmed = true
 }
 
@@ -395,7 +406,7 @@ func timespec(d time.Duration) sys.KernelTimespec {
 
 // handle dispatches one completion.
 func (s *uringServer) handle(c sys.CQE) {
-	kind, slot := splitUserData(c.UserData)
+	kind, gen, slot := splitUserData(c.UserData)
 	switch kind {
 	case kindAccept:
 		s.accepted(c)
@@ -425,7 +436,7 @@ func (s *uringServer) handle(c sys.CQE) {
 		// 0, ENOENT (it had completed already) or EALREADY: the request's
 		// own completion tells what happened.
 	case kindRecv, kindSend, kindClose:
-		if int(slot) >= len(s.conns) || s.conns[slot] == nil {
+		if int(slot) >= len(s.conns) || s.conns[slot] == nil || s.conns[slot].gen != gen {
 			s.fail(fmt.Errorf("io_uring: completion %+v for no connection", c))
 			return
 		}
@@ -503,19 +514,19 @@ func (s *uringServer) shed(err error) {
 	// EAGAIN: nobody was waiting after all; anything else is the accept's
 	// own (a connection aborted in the queue).
 	if s.acceptArmed {
-		s.cancel(kindAccept, 0)
+		s.cancel(userData(kindAccept, 0, 0))
 	}
-	s.sqe().PrepPollAdd(s.lfd, unix.POLLIN, userData(kindListen, 0))
+	s.sqe().PrepPollAdd(s.lfd, unix.POLLIN, userData(kindListen, 0, 0))
 	s.listenArmed = true
 }
 
 // pause stops accepting for acceptBackoff, with a timer request.
 func (s *uringServer) pause() {
 	if s.acceptArmed {
-		s.cancel(kindAccept, 0)
+		s.cancel(userData(kindAccept, 0, 0))
 	}
 	s.pauseTS = timespec(acceptBackoff)
-	s.sqe().PrepTimeout(&s.pauseTS, userData(kindPause, 0))
+	s.sqe().PrepTimeout(&s.pauseTS, userData(kindPause, 0, 0))
 	s.pauseArmed = true
 }
 
@@ -530,19 +541,19 @@ func (s *uringServer) beginStop() {
 		s.cfg.logf("Stopping: closing %d clients", s.live)
 	}
 	if s.acceptArmed {
-		s.cancel(kindAccept, 0)
+		s.cancel(userData(kindAccept, 0, 0))
 	}
 	if s.stopArmed {
-		s.cancel(kindStop, 0)
+		s.cancel(userData(kindStop, 0, 0))
 	}
 	if s.sweepArmed {
-		s.cancel(kindSweep, 0)
+		s.cancel(userData(kindSweep, 0, 0))
 	}
 	if s.pauseArmed {
-		s.cancel(kindPause, 0)
+		s.cancel(userData(kindPause, 0, 0))
 	}
 	if s.listenArmed {
-		s.cancel(kindListen, 0)
+		s.cancel(userData(kindListen, 0, 0))
 	}
 	for _, c := range s.conns {
 		if c != nil {
@@ -550,14 +561,16 @@ func (s *uringServer) beginStop() {
 		}
 	}
 	s.graceTS = timespec(uringStopGrace)
-	s.sqe().PrepTimeout(&s.graceTS, userData(kindGrace, 0))
+	s.sqe().PrepTimeout(&s.graceTS, userData(kindGrace, 0, 0))
 	s.graceArmed = true
 }
 
-// sweep ends the clients that moved no byte either way for IdleTimeout.
+// sweep ends the clients that moved no byte either way for IdleTimeout:
+// silent ones, and those that neither send nor read their echo (even after
+// their end of file: a reply stuck behind a peer that never reads).
 func (s *uringServer) sweep() {
 	for _, c := range s.conns {
-		if c != nil && c.state == connOpen && s.now-c.last >= s.cfg.IdleTimeout {
+		if c != nil && c.state != connDead && s.now-c.last >= s.cfg.IdleTimeout {
 			s.cfg.logf("Client %s idle for %v: closing", c.name(), s.cfg.IdleTimeout)
 			s.kill(c)
 		}

@@ -30,6 +30,7 @@ const (
 type uringConn struct {
 	fd    int
 	slot  uint32
+	gen   uint32
 	peer  sys.Addr // only in verbose mode (getpeername)
 	state connState
 	last  time.Duration // when bytes last moved either way (-idle-timeout)
@@ -47,6 +48,9 @@ type uringConn struct {
 	buf     []byte // recv buffer without a provided-buffer ring: the kernel writes it
 }
 
+// userData names c's request of kind k.
+func (c *uringConn) userData(k uringKind) uint64 { return userData(k, c.gen, c.slot) }
+
 func (c *uringConn) pending() int { return len(c.out) + len(c.sending) - c.sent }
 
 func (c *uringConn) name() string {
@@ -59,7 +63,8 @@ func (c *uringConn) name() string {
 // open takes in a new connection and arms its first recv.
 func (s *uringServer) open(fd int) {
 	s.st.Conns.Add(1)
-	c := &uringConn{fd: fd, last: s.now}
+	s.gen++
+	c := &uringConn{fd: fd, gen: s.gen & genMask, last: s.now}
 	if n := len(s.free); n > 0 {
 		c.slot = s.free[n-1]
 		s.free = s.free[:n-1]
@@ -110,22 +115,22 @@ func (s *uringServer) progress(c *uringConn) {
 		// single-shot one under backpressure brings at most one more
 		// buffer and is simply not armed again; but a connection that is
 		// over must not wait for data that may never come.
-		s.cancel(kindRecv, c.slot)
+		s.cancel(c.userData(kindRecv))
 		c.recvCancelled = true
 	}
 	if c.state == connDead && c.sendBusy && !c.sendCancelled {
-		s.cancel(kindSend, c.slot)
+		s.cancel(c.userData(kindSend))
 		c.sendCancelled = true
 	}
 	if c.state != connOpen && !c.recvArmed && !c.sendBusy && (c.state == connDead || c.pending() == 0) {
-		s.sqe().PrepClose(c.fd, userData(kindClose, c.slot))
+		s.sqe().PrepClose(c.fd, c.userData(kindClose))
 		c.closing = true
 	}
 }
 
 func (s *uringServer) armRecv(c *uringConn) {
 	e := s.sqe()
-	ud := userData(kindRecv, c.slot)
+	ud := c.userData(kindRecv)
 	if s.bufs != nil {
 		e.PrepRecvSelect(c.fd, s.bufs.Bgid, bufSize, s.feat.multishotRecv, ud)
 		c.recvMulti = s.feat.multishotRecv
@@ -140,7 +145,7 @@ func (s *uringServer) armRecv(c *uringConn) {
 }
 
 func (s *uringServer) send(c *uringConn) {
-	s.sqe().PrepSend(c.fd, c.sending[c.sent:], 0, userData(kindSend, c.slot))
+	s.sqe().PrepSend(c.fd, c.sending[c.sent:], 0, c.userData(kindSend))
 	c.sendBusy, c.sendCancelled = true, false
 }
 

@@ -267,13 +267,24 @@ func TestUringStop(t *testing.T) {
 }
 
 // TestUringIdleTimeout: a client silent for the idle timeout is closed by
-// the sweep timer; one that keeps talking is not.
+// the sweep timer, and so is one stuck because it never reads its echo;
+// one that keeps talking is not.
 func TestUringIdleTimeout(t *testing.T) {
 	needUring(t)
 	const idle = 300 * time.Millisecond
 	s := startUring(t, servers.Uring, servers.Config{Proto: servers.Protocol{Raw: true}, IdleTimeout: idle})
 	silent := s.dial(t)
 	talker := s.dial(t)
+	// A client that sends without reading its echo: once the buffers fill,
+	// no byte moves either way, and it is as idle as the silent one. Its
+	// writes fail once the server has closed it.
+	stuck := s.dial(t)
+	stuckDone := make(chan error, 1)
+	go func() {
+		stuck.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		_, err := io.Copy(stuck, neverEnding{})
+		stuckDone <- err
+	}()
 	start := time.Now()
 	for time.Since(start) < 3*idle {
 		if err := echoExact(talker, []byte("tick\n"), 64); err != nil {
@@ -287,9 +298,27 @@ func TestUringIdleTimeout(t *testing.T) {
 	if err := echoExact(talker, []byte("still here\n"), 64); err != nil {
 		t.Errorf("talking client was closed too: %v", err)
 	}
+	select {
+	case err := <-stuckDone:
+		if !isReset(err) {
+			t.Errorf("client that never reads: writes ended with %v, want a reset", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("a client that never reads was not closed within 10s")
+	}
 	if !strings.Contains(s.Log.String(), "idle for "+idle.String()) {
 		t.Errorf("log does not say the silent client was idle:\n%s", s.Log)
 	}
+}
+
+// neverEnding is an endless stream of x.
+type neverEnding struct{}
+
+func (neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
 }
 
 // sysctlInt reads the last number of a /proc/sys file (tcp_rmem's maximum).
