@@ -95,6 +95,9 @@ func (c *Config) backlog() int {
 // 127.0.0.1:41235", with the port getsockname(2) reports, so that -port 0
 // can be used by people and tests.
 func (c *Config) listen() (int, error) {
+	// Before anyone can connect: the spare descriptor and the runtime's
+	// poller, which a server at its descriptor limit cannot get (reserve.go).
+	spare.Hold()
 	if c.listener != nil {
 		return c.listener()
 	}

@@ -2,7 +2,6 @@ package servers
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -83,7 +82,6 @@ type eventLoop struct {
 // descriptor in the set that becomes readable, so a goroutine writes to
 // the eventfd when ctx ends.
 func openLoop(ctx context.Context, cfg *Config) (*eventLoop, error) {
-	spare.Hold() // see reserve.go; a server without one still runs
 	wake, err := sys.Eventfd(unix.EFD_NONBLOCK)
 	if err != nil {
 		return nil, err
@@ -220,23 +218,18 @@ func (l *eventLoop) acceptReady(now time.Time, drain bool, admit func(*eventConn
 // shed turns away one connection with the spare descriptor (reserve.go)
 // after accept failed for want of a descriptor. With no spare it pauses
 // accepting for acceptBackoff: the listening socket stays readable, and
-// watching it would wake the loop at once, forever. It reports whether
-// accepting may go on.
+// watching it would wake the loop at once, forever. It reports whether to
+// accept again now: not when nobody was waiting (accept would fail with
+// EMFILE again rather than EAGAIN), nor during a pause.
 func (l *eventLoop) shed(now time.Time, err error) bool {
-	peer, serr := spare.Shed(l.lfd, unix.SOCK_NONBLOCK)
-	switch {
-	case serr == nil:
-		l.st.Refused.Add(1)
-		l.cfg.logf("Out of descriptors (%v): refused the connection from %s", sys.Errno(err), peer)
-		return true
-	case errors.Is(serr, ErrNoReserve):
-		l.cfg.logf("Out of descriptors (%v) and no spare to shed with: not accepting for %v", sys.Errno(err), acceptBackoff)
+	switch shed(l.cfg, l.st, l.lfd, unix.SOCK_NONBLOCK, err) {
+	case shedNoSpare:
 		l.pausedUntil = now.Add(acceptBackoff)
 		return false
-	case sys.IsTemporary(serr):
-		return false // nobody was waiting after all
+	case shedEmpty:
+		return false
 	}
-	return true // the accept's own error (ECONNABORTED): go on
+	return true
 }
 
 // conn returns the client on fd, or nil.
@@ -294,14 +287,14 @@ func (l *eventLoop) handle(c *eventConn, r readiness, edge bool, now time.Time) 
 // socket a peer that is gone; either way nothing more can be sent to it.
 // Even while the loop does not want to read it (backpressure), poll(2)
 // reports these, whatever events were asked for: ignoring them would wake
-// the loop at once, forever. One read collects the cause for the log.
+// the loop at once, forever. The cause is in SO_ERROR (a read would first
+// return whatever data is still queued, possibly megabytes).
 func (l *eventLoop) hangUp(c *eventConn) {
-	_, err := sys.Read(c.fd, l.in)
-	if err != nil && !sys.IsTemporary(err) {
-		l.drop(c, err)
-		return
+	if soerr, err := sys.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && soerr != 0 {
+		l.cfg.logf("Client %s: %v", c.peer, unix.Errno(soerr))
+	} else {
+		l.cfg.logf("Client %s hung up", c.peer)
 	}
-	l.cfg.logf("Client %s hung up", c.peer)
 	l.closeConn(c)
 }
 

@@ -49,7 +49,6 @@ func init() { register("goroutine", Goroutine) }
 // not see is the runtime's own work: socket.New's fcntl(O_NONBLOCK) and
 // getsockopt(SO_TYPE), and the netpoller's epoll calls.
 func Goroutine(ctx context.Context, cfg Config) (*Stats, error) {
-	spare.Hold() // see reserve.go
 	lfd, err := cfg.listen()
 	if err != nil {
 		return nil, err
@@ -90,7 +89,12 @@ func Goroutine(ctx context.Context, cfg Config) (*Stats, error) {
 		case sys.IsAcceptRetry(err):
 			continue
 		case outOfDescriptors(err):
-			shedNonblocking(ctx, &cfg, st, lfd, err)
+			switch shed(&cfg, st, lfd, unix.SOCK_NONBLOCK, err) {
+			case shedNoSpare:
+				pause(ctx, acceptBackoff)
+			case shedEmpty:
+				waitReadable(ctx, ln)
+			}
 			continue
 		case outOfMemory(err):
 			cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
@@ -176,6 +180,21 @@ func serveGoroutine(cfg *Config, st *Stats, c *socket.Conn, peer sys.Addr) {
 	}
 }
 
+// waitReadable parks until the netpoller says c is readable. Out of
+// descriptors, accept fails with EMFILE whether or not a connection waits,
+// so it never returns the EAGAIN on which ReadFunc would park: asking once
+// for EAGAIN does.
+func waitReadable(ctx context.Context, c *socket.Conn) {
+	asked := false
+	c.ReadFunc(ctx, "poll", func(int) error {
+		if !asked {
+			asked = true
+			return unix.EAGAIN
+		}
+		return nil
+	})
+}
+
 // rawErrno turns an error from package sys back into the bare errno the
 // socket package's ReadFunc and WriteFunc expect: they compare it with
 // EAGAIN to decide whether to wait for the netpoller and try again.
@@ -187,20 +206,6 @@ func rawErrno(err error) error {
 		return e
 	}
 	return err
-}
-
-// shedNonblocking is shed (reserve.go) for a nonblocking listening socket:
-// the accept after freeing the spare may find nobody waiting (EAGAIN).
-func shedNonblocking(ctx context.Context, cfg *Config, st *Stats, lfd int, err error) {
-	peer, serr := spare.Shed(lfd, unix.SOCK_NONBLOCK)
-	switch {
-	case serr == nil:
-		st.Refused.Add(1)
-		cfg.logf("Out of descriptors (%v): refused the connection from %s", sys.Errno(err), peer)
-	case errors.Is(serr, ErrNoReserve):
-		cfg.logf("Out of descriptors (%v) and no spare to shed with: not accepting for %v", sys.Errno(err), acceptBackoff)
-		pause(ctx, acceptBackoff)
-	}
 }
 
 // goroutineConns is the goroutine model's connSet: on a stop it shuts

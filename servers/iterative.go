@@ -46,7 +46,6 @@ func Iterative(ctx context.Context, cfg Config) (*Stats, error) {
 // server must stop; a stop (ctx cancelled, listening socket shut down) is a
 // nil error with fd -1 and ctx.Err() set.
 func accept(ctx context.Context, cfg *Config, st *Stats, lfd int) (int, sys.Addr, error) {
-	spare.Hold() // see reserve.go; a no-op once held
 	fd, peer, err := sys.Accept4(lfd, 0)
 	switch {
 	case err == nil:
@@ -57,7 +56,7 @@ func accept(ctx context.Context, cfg *Config, st *Stats, lfd int) (int, sys.Addr
 	case sys.IsAcceptRetry(err):
 		return -1, sys.Addr{}, nil
 	case outOfDescriptors(err):
-		shed(ctx, cfg, st, lfd, err)
+		shedBlocking(ctx, cfg, st, lfd, err)
 		return -1, sys.Addr{}, nil
 	case outOfMemory(err):
 		cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)

@@ -47,8 +47,16 @@ var ErrNoReserve = errors.New("no spare descriptor to shed the connection with")
 // stays open for the life of the process, like the standard descriptors.
 var spare Reserve
 
-// Hold opens the spare descriptor unless it is already held.
+// runtimePoller makes the runtime set up its poller once (see Hold).
+var runtimePoller sync.Once
+
+// Hold opens the spare descriptor unless it is already held. It also makes
+// sure the Go runtime has its own poller: the runtime creates its epoll
+// instance lazily, at the first timer or pollable file, and if that first
+// time comes when the process is out of descriptors, epoll_create fails
+// and the runtime aborts ("fatal error: runtime: netpollinit failed").
 func (r *Reserve) Hold() error {
+	runtimePoller.Do(func() { time.AfterFunc(time.Hour, func() {}).Stop() })
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.holdLocked()
@@ -122,23 +130,66 @@ func outOfMemory(err error) bool {
 // that clients barely notice.
 const acceptBackoff = 100 * time.Millisecond
 
+// shedResult is what shed did.
+type shedResult int
+
+const (
+	shedDone    shedResult = iota // a connection was turned away: accept again
+	shedEmpty                     // nobody was waiting (EAGAIN): wait for the listening socket
+	shedNoSpare                   // nothing to shed with: stop accepting for acceptBackoff
+)
+
 // shed turns away the connection that accept could not take for want of a
-// descriptor (err: EMFILE or ENFILE), counting it as refused; with no spare
-// to do it with, it waits acceptBackoff (or until ctx ends) so the caller
-// does not spin. For blocking models; the event loops pause their listener
-// instead of sleeping.
-func shed(ctx context.Context, cfg *Config, st *Stats, lfd int, err error) {
-	peer, serr := spare.Shed(lfd, 0)
+// descriptor (cause: EMFILE or ENFILE) with the process's spare, counting
+// it as refused; flags are the accept4 flags of the model (SOCK_NONBLOCK
+// for a nonblocking listening socket).
+//
+// Linux takes the new descriptor before it looks at the listen queue, so
+// accept fails with EMFILE even when nobody is waiting: on a nonblocking
+// socket the shed's own accept then says EAGAIN (shedEmpty), and the caller
+// must wait for the listening socket to be readable rather than call
+// accept again, or it spins. With no spare (shedNoSpare) the caller must
+// stop accepting for a while: the listening socket stays readable and
+// accept would fail again at once. Any other failure is the accept's own
+// (ECONNABORTED; EINVAL after a stop) and is left to the caller's next
+// accept.
+func shed(cfg *Config, st *Stats, lfd, flags int, cause error) shedResult {
+	peer, err := spare.Shed(lfd, flags)
 	switch {
-	case serr == nil:
+	case err == nil:
 		st.Refused.Add(1)
-		cfg.logf("Out of descriptors (%v): refused the connection from %s", sys.Errno(err), peer)
-	case errors.Is(serr, ErrNoReserve):
-		cfg.logf("Out of descriptors (%v) and no spare to shed with: not accepting for %v", sys.Errno(err), acceptBackoff)
+		cfg.logf("Out of descriptors (%s): refused the connection from %s", unix.ErrnoName(sys.Errno(cause)), peer)
+	case sys.IsTemporary(err):
+		return shedEmpty
+	case errors.Is(err, ErrNoReserve) || outOfDescriptors(err):
+		// outOfDescriptors: the slot the spare left was taken by another
+		// thread before our accept.
+		cfg.logf("Out of descriptors (%s) and no spare to shed with: not accepting for %v", unix.ErrnoName(sys.Errno(cause)), acceptBackoff)
+		return shedNoSpare
+	}
+	return shedDone
+}
+
+// shedBlocking is shed for a blocking model (iterative, thread), whose
+// accept fails with EMFILE at once whether or not a connection waits: if
+// one waits (poll(2) with no timeout says the listening socket is
+// readable), it is shed; if none does, shedBlocking waits in poll until
+// one comes and returns without shedding it, so that the caller's next
+// accept takes it normally if descriptors were freed meanwhile. Either way
+// the caller does not spin. A stop (shutdown of the listening socket)
+// wakes the poll.
+func shedBlocking(ctx context.Context, cfg *Config, st *Stats, lfd int, cause error) {
+	fds := []unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}}
+	if n, err := sys.Poll(fds, 0); err != nil || n == 0 {
+		fds[0].Revents = 0
+		if _, err := sys.Poll(fds, -1); err != nil {
+			pause(ctx, acceptBackoff)
+		}
+		return
+	}
+	if shed(cfg, st, lfd, 0, cause) == shedNoSpare {
 		pause(ctx, acceptBackoff)
 	}
-	// Any other error is the accept's own (EINVAL after a stop, a
-	// connection aborted in the queue): the caller's next accept sees it.
 }
 
 // pause sleeps for d or until ctx ends.

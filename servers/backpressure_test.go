@@ -1,0 +1,313 @@
+package servers_test
+
+import (
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/servers"
+	"netprog/sys"
+)
+
+// Faults the thread, event-loop and goroutine models survive: slow readers,
+// silent clients, peers that reset while the server holds their echo, and
+// a stop with clients in every state.
+
+// faultModelCases are the models these tests cover (iterative, fork and
+// prefork have their own).
+var faultModelCases = []modelCase{
+	{name: "thread", model: "thread"},
+	{name: "select", model: "select"},
+	{name: "poll", model: "poll"},
+	{name: "epoll", model: "epoll"},
+	{name: "epoll-edge", model: "epoll", edge: true},
+	{name: "goroutine", model: "goroutine"},
+}
+
+// dialSmallWindow connects with a 4 KiB receive buffer, set before connect
+// so the window it advertises stays small: a slow reader that stops the
+// server's echo early instead of letting the kernel soak up megabytes.
+func (s *modelServer) dialSmallWindow(t *testing.T) net.Conn {
+	t.Helper()
+	d := net.Dialer{Timeout: 10 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+		})
+	}}
+	c, err := d.Dial("tcp", s.Addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// floodWithoutReading writes up to n bytes to c and never reads; it returns
+// a counter of bytes written and a channel that gets the write's error when
+// it ends (the deadline, or the server closing the connection).
+func floodWithoutReading(c net.Conn, n int, d time.Duration) (*atomic.Int64, <-chan error) {
+	var written atomic.Int64
+	done := make(chan error, 1)
+	c.SetWriteDeadline(time.Now().Add(d))
+	go func() {
+		buf := make([]byte, 64<<10)
+		for written.Load() < int64(n) {
+			m, err := c.Write(buf)
+			written.Add(int64(m))
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	return &written, done
+}
+
+// waitStalled waits until the counter stops moving for 500ms, or reaches
+// limit; it gives up after 30s.
+func waitStalled(t *testing.T, n *atomic.Int64, limit int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	last, since := int64(-1), time.Now()
+	for time.Now().Before(deadline) {
+		v := n.Load()
+		if v >= limit {
+			return v
+		}
+		if v != last {
+			last, since = v, time.Now()
+		} else if time.Since(since) > 500*time.Millisecond {
+			return v
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the slow reader's writes neither stalled nor finished in 30s (%d bytes)", n.Load())
+	return 0
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
+}
+
+// TestSlowReaderMemoryIsBounded: a client sends 10 MiB and never reads its
+// echo. The server must stop reading it (backpressure) rather than buffer
+// the echo, and go on serving others meanwhile.
+func TestSlowReaderMemoryIsBounded(t *testing.T) {
+	const flood = 10 << 20
+	for _, mc := range faultModelCases {
+		t.Run(mc.name, func(t *testing.T) {
+			s := startModelServer(t, mc.model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Raw: true}, Edge: mc.edge})
+			before := heapInUse()
+			slow := s.dialSmallWindow(t)
+			written, _ := floodWithoutReading(slow, flood, 60*time.Second)
+			got := waitStalled(t, written, flood)
+
+			// Others are still served while the slow reader is stuck.
+			c := s.mustDial(t)
+			if err := echoExact(c, []byte("are you there?\n"), 64); err != nil {
+				t.Fatalf("another client while the slow reader is stuck: %v", err)
+			}
+			grown := heapInUse() - before
+			t.Logf("slow reader wrote %d bytes before stalling; server heap grew %d bytes", got, grown)
+			if grown > 4<<20 {
+				t.Errorf("heap grew by %d bytes with a slow reader that sent %d: the echo is buffered without bound", grown, got)
+			}
+			slow.Close()
+			c.Close()
+			st := s.stop(t)
+			if n := st.Conns.Load(); n != 2 {
+				t.Errorf("Stats.Conns = %d, want 2", n)
+			}
+		})
+	}
+}
+
+// TestIdleTimeoutClosesSilentAndNonReadingClients: with an idle timeout, a
+// client that sends nothing is closed, and so is one that sends but never
+// reads its echo (nothing moves either way); a client that talks is not.
+func TestIdleTimeoutClosesSilentAndNonReadingClients(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	cases := append([]modelCase{{name: "iterative", model: "iterative"}}, faultModelCases...)
+	for _, mc := range cases {
+		t.Run(mc.name, func(t *testing.T) {
+			s := startModelServer(t, mc.model, servers.Config{
+				Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Prefix: "You Send:"},
+				Edge: mc.edge, IdleTimeout: idle,
+			})
+			silent := s.mustDial(t)
+			if err := expectEOF(silent); err != nil {
+				t.Fatalf("silent client: %v", err)
+			}
+			s.Log.waitFor(t, "idle for 300ms")
+
+			slow := s.dialSmallWindow(t)
+			_, done := floodWithoutReading(slow, 64<<20, 30*time.Second)
+			if mc.concurrent() {
+				// A client that talks more often than the timeout stays.
+				c := s.mustDial(t)
+				for i := range 8 {
+					if err := askLine(c, "tick\n", "You Send:tick\n"); err != nil {
+						t.Fatalf("talking client, message %d: %v", i, err)
+					}
+					time.Sleep(idle / 3)
+				}
+				c.Close()
+			}
+			select {
+			case err := <-done:
+				if err == nil || os.IsTimeout(err) {
+					t.Fatalf("a client that never reads was not closed by the idle timeout: write error %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("a client that never reads was not closed in 30s")
+			}
+			s.stop(t)
+		})
+	}
+}
+
+// TestHangupWhileBackpressuredNoBusyLoop: the event loops stop asking for
+// POLLIN from a client that does not read; if that peer then resets, poll
+// and epoll report POLLHUP|POLLERR whatever was asked. The loop must close
+// the client, not wake up for it forever: count the waits it makes.
+func TestHangupWhileBackpressuredNoBusyLoop(t *testing.T) {
+	for _, mc := range faultModelCases {
+		if mc.model == "thread" || mc.model == "goroutine" {
+			continue
+		}
+		t.Run(mc.name, func(t *testing.T) {
+			s := startModelServer(t, mc.model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Raw: true}, Edge: mc.edge})
+			slow := s.dialSmallWindow(t)
+			written, _ := floodWithoutReading(slow, 64<<20, 60*time.Second)
+			waitStalled(t, written, 64<<20)
+
+			var waits atomic.Int64
+			restore := countSyscalls(t, []string{"select(", "poll(", "epoll_wait("}, &waits)
+			defer restore()
+			slow.(*net.TCPConn).SetLinger(0)
+			slow.Close() // reset
+			s.Log.waitFor(t, "connection reset by peer")
+			time.Sleep(500 * time.Millisecond)
+			if n := waits.Load(); n > 20 {
+				t.Errorf("%d waits within 500ms of a reset: the loop spins on the hung-up socket", n)
+			}
+			c := s.mustDial(t)
+			if err := echoExact(c, []byte("next\n"), 64); err != nil {
+				t.Fatalf("after the reset: %v", err)
+			}
+		})
+	}
+}
+
+// TestStopWithClientsInEveryState: a stop while a client is silent, one is
+// mid-line, one is stuck writing to a slow reader ends the model promptly,
+// closes every client, and leaves no goroutine or descriptor behind.
+func TestStopWithClientsInEveryState(t *testing.T) {
+	for _, mc := range faultModelCases {
+		t.Run(mc.name, func(t *testing.T) {
+			// A first run opens what stays open for the process (the spare
+			// descriptor, the runtime's poller).
+			warm := startModelServer(t, mc.model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Edge: mc.edge})
+			warm.mustDial(t).Close()
+			warm.stop(t)
+			baseG, baseFD := settledGoroutines(0), descriptorsOpen(t)
+
+			s := startModelServer(t, mc.model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Raw: true}, Edge: mc.edge})
+			silent := s.mustDial(t)
+			half := s.mustDial(t)
+			io.WriteString(half, "half a li")
+			slow := s.dialSmallWindow(t)
+			written, _ := floodWithoutReading(slow, 64<<20, 60*time.Second)
+			waitStalled(t, written, 64<<20)
+			for strings.Count(s.Log.String(), "Got the connection from") < 3 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			st := s.stop(t)
+			if n := st.Conns.Load(); n != 3 {
+				t.Errorf("Stats.Conns = %d, want 3", n)
+			}
+			if st.Bytes.Load() == 0 {
+				t.Errorf("Stats.Bytes = 0, but the slow reader and the half line were echoed")
+			}
+			for name, c := range map[string]net.Conn{"silent": silent, "half": half} {
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := io.ReadAll(c); err != nil && !isReset(err) {
+					t.Errorf("%s client after the stop: %v (want end of file)", name, err)
+				}
+				c.Close()
+			}
+			slow.Close()
+			if g := settledGoroutines(baseG); g > baseG {
+				t.Errorf("%d goroutines after the stop, %d before: a leak", g, baseG)
+			}
+			if n := descriptorsOpen(t); n > baseFD {
+				t.Errorf("%d descriptors open after the stop, %d before: a leak", n, baseFD)
+			}
+		})
+	}
+}
+
+// settledGoroutines waits up to 5s for the goroutine count to come down to
+// want and returns it (want 0: just let things settle for a moment).
+func settledGoroutines(want int) int {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if (want > 0 && n <= want) || time.Now().After(deadline) {
+			return n
+		}
+		if want == 0 {
+			time.Sleep(50 * time.Millisecond)
+			return runtime.NumGoroutine()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// descriptorsOpen counts this process's open descriptors.
+func descriptorsOpen(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents) - 1 // the directory's own descriptor
+}
+
+// syscallCounter counts the trace lines (one per system call, from the sys
+// trace hook) that start with one of its prefixes.
+type syscallCounter struct {
+	prefixes []string
+	n        *atomic.Int64
+}
+
+func (c *syscallCounter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(string(p), "\n") {
+		for _, pre := range c.prefixes {
+			if strings.HasPrefix(line, pre) {
+				c.n.Add(1)
+			}
+		}
+	}
+	return len(p), nil
+}
+
+// countSyscalls counts the calls named by prefixes ("poll(") that package
+// sys makes from now on, in the whole process; the returned func stops.
+func countSyscalls(t *testing.T, prefixes []string, n *atomic.Int64) (restore func()) {
+	t.Helper()
+	sys.SetTrace(&syscallCounter{prefixes: prefixes, n: n})
+	return func() { sys.SetTrace(nil) }
+}
