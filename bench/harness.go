@@ -81,6 +81,7 @@ type sample struct {
 	ClientSyscalls   float64 `json:"client_syscalls_per_request"`
 	Errors           int64   `json:"errors"`
 	Starved          int     `json:"starved"`
+	WarmupSeconds    float64 `json:"warmup_seconds"`
 }
 
 // cell is one model under one load.
@@ -170,7 +171,7 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 		return nil, err
 	}
 	h.res = &results{
-		Machine: describeMachine(), WindowSeconds: cfg.Window.Seconds(), Repeats: cfg.Repeats,
+		Machine: describeMachine(), Repeats: cfg.Repeats,
 		SyscallMethod: "none (neither perf nor strace works here)", Models: cfg.Models, Loads: cfg.loads(),
 	}
 	if h.counter != nil {
@@ -198,6 +199,8 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 			}
 		}
 	}
+	h.fitBudget()
+	h.res.WindowSeconds = h.cfg.Window.Seconds()
 	// Interleaved repeats: every model takes its turn at a load before
 	// any model repeats it, and the order rotates from one repeat to the
 	// next, so a slow spell of the machine (another process, a thermal
@@ -230,6 +233,39 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 	h.res.ElapsedSeconds = time.Since(start).Seconds()
 	h.res.Machine.LoadEnd = loadAverage()
 	return h.res, nil
+}
+
+// Per-run costs besides the measured window, from runs on 2 cores:
+// connecting, warm-up, closing and settling; perf attaching and detaching.
+const (
+	runOverhead   = 300 * time.Millisecond
+	countOverhead = 600 * time.Millisecond
+)
+
+// fitBudget shortens the window when the models and loads would take the
+// run past cfg.Budget: new models appear as the course grows, and make
+// bench has a time limit.
+func (h *harness) fitBudget() {
+	if h.cfg.Budget <= 0 {
+		return
+	}
+	cells := h.total
+	timed := cells
+	counted := 0
+	if h.counter != nil {
+		counted = cells / (h.cfg.Repeats + 1)
+		timed = cells - counted
+	}
+	fixed := time.Duration(timed)*runOverhead + time.Duration(counted)*(h.cfg.SyscallWindow+countOverhead)
+	est := fixed + time.Duration(timed)*h.cfg.Window
+	if est <= h.cfg.Budget || timed == 0 {
+		return
+	}
+	w := max((h.cfg.Budget-fixed)/time.Duration(timed), 300*time.Millisecond)
+	w = w.Round(10 * time.Millisecond)
+	fmt.Fprintf(h.log, "%d runs would take about %v: shortening each window from %v to %v to stay within %v\n",
+		cells, est.Round(time.Second), h.cfg.Window, w, h.cfg.Budget)
+	h.cfg.Window = w
 }
 
 // measure runs one repeat of a cell, or with counting set its separate
@@ -300,7 +336,7 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 		RequestsPerSec: r.RequestsPerSec, P50us: r.Latency.P50, P99us: r.Latency.P99, P999us: r.Latency.P999,
 		MaxUs: r.Latency.Max, Requests: r.Requests, Seconds: r.Seconds, ServerCPUSeconds: cpu,
 		ClientCPUShare: r.ClientCPUShare, ClientSyscalls: r.ClientSyscallsPerRequest,
-		Errors: r.ErrorCount(), Starved: r.Starved,
+		Errors: r.ErrorCount(), Starved: r.Starved, WarmupSeconds: r.WarmupSeconds,
 	}
 	if r.Requests > 0 {
 		smp.ServerCPUmsPer1k = cpu * 1e3 / float64(r.Requests) * 1e3
@@ -349,6 +385,7 @@ func (c *cell) summarize() {
 		ClientSyscalls:   med(func(s sample) float64 { return s.ClientSyscalls }),
 		Errors:           int64(med(func(s sample) float64 { return float64(s.Errors) })),
 		Starved:          int(med(func(s sample) float64 { return float64(s.Starved) })),
+		WarmupSeconds:    med(func(s sample) float64 { return s.WarmupSeconds }),
 	}
 	c.Median = &m
 	c.ClientBound = m.ClientCPUShare >= clients.ClientBoundShare

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -30,11 +31,16 @@ type server struct {
 var extraArgs = map[string][]string{
 	"thread":  {"-max-threads", "1100"},
 	"prefork": {"-workers", fmt.Sprint(preforkWorkers)},
+	"passfd":  {"-workers", fmt.Sprint(preforkWorkers)},
+	// One event loop per core, as nginx runs it (the flag's default,
+	// 4, is prefork's).
+	"reuseport": {"-workers", fmt.Sprint(runtime.NumCPU())},
 }
 
-// preforkWorkers is the prefork pool: each worker serves one client at a
-// time, so echo cells with more persistent connections than this are not
-// run (the rest would starve in the listen queue, as with iterative).
+// preforkWorkers is the pool of the pre-forked models (prefork, passfd):
+// each worker serves one client at a time, so echo cells with more
+// persistent connections than this are not run (the rest would starve in
+// the listen queue, as with iterative).
 const preforkWorkers = 10
 
 // concurrency is how many persistent connections a model can serve at
@@ -43,7 +49,7 @@ func concurrency(model string) int {
 	switch model {
 	case "iterative":
 		return 1
-	case "prefork":
+	case "prefork", "passfd":
 		return preforkWorkers
 	}
 	return 0
