@@ -39,10 +39,13 @@ func init() { register("uring", Uring) }
 //
 // Sends are one request per batch of replies, closes are requests too, so a
 // connection's whole life (accept, every recv and send, close) costs no
-// system call of its own. In verbose mode (the default) the server asks
-// getpeername(2) for each new client's address, to log it: a multishot
-// accept writes every peer's address into the same place, so it cannot
-// hand it over safely; -q does without.
+// system call of its own but one getpeername(2), for the log line: a
+// multishot accept cannot hand over the peer's address safely (the kernel
+// writes every connection's into the same place).
+//
+// An accept request reads RLIMIT_NOFILE when it is submitted, so lowering
+// the limit of a running server (prlimit --pid) reaches the multishot
+// accept only when it is next armed; a limit set before the start holds.
 //
 // Like the event loops it keeps at most outLimit bytes of replies per
 // client: beyond that it cancels the client's recv until the client reads

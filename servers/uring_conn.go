@@ -31,7 +31,7 @@ type uringConn struct {
 	fd    int
 	slot  uint32
 	gen   uint32
-	peer  sys.Addr // only in verbose mode (getpeername)
+	peer  sys.Addr // from getpeername, for the log
 	state connState
 	last  time.Duration // when bytes last moved either way (-idle-timeout)
 
@@ -78,12 +78,14 @@ func (s *uringServer) open(fd int) {
 		s.kill(c)
 		return
 	}
-	if s.cfg.Verbose {
-		if peer, err := sys.Getpeername(fd); err == nil {
-			c.peer = peer
-		}
-		s.cfg.logf("Got the connection from: %s", c.name())
+	// A multishot accept cannot hand over the peer's address: the kernel
+	// would write every connection's into the same place, perhaps several
+	// before we look. So the log line costs one getpeername(2) per
+	// connection, the only system call that names a client socket.
+	if peer, err := sys.Getpeername(fd); err == nil {
+		c.peer = peer
 	}
+	s.cfg.logf("Got the connection from: %s", c.name())
 	s.progress(c)
 }
 
@@ -172,9 +174,7 @@ func (s *uringServer) received(c *uringConn, cqe sys.CQE) {
 		}
 	case cqe.Res == 0: // end of file: the peer closed its side
 		if c.state == connOpen {
-			if s.cfg.Verbose {
-				s.cfg.logf("Client %s closed the connection", c.name())
-			}
+			s.cfg.logf("Client %s closed the connection", c.name())
 			c.state = connDraining
 		}
 	case err == unix.ENOBUFS:
@@ -186,7 +186,7 @@ func (s *uringServer) received(c *uringConn, cqe sys.CQE) {
 		s.cfg.logf("io_uring: this kernel refuses multishot recv (%v): one recv request per arrival", err)
 		s.feat.multishotRecv = false
 	default:
-		if c.state != connDead && s.cfg.Verbose {
+		if c.state != connDead {
 			s.cfg.logf("Client %s: recv: %v", c.name(), err)
 		}
 		c.state = connDead
@@ -203,9 +203,7 @@ func (s *uringServer) input(c *uringConn, data []byte) {
 	c.out, quit = s.cfg.Proto.Respond(c.out, data)
 	if quit {
 		c.state = connDraining
-		if s.cfg.Verbose {
-			s.cfg.logf("Client quits: %s", c.name())
-		}
+		s.cfg.logf("Client quits: %s", c.name())
 	}
 }
 
@@ -222,7 +220,7 @@ func (s *uringServer) sent(c *uringConn, cqe sys.CQE) {
 	case err != nil:
 		// EPIPE, ECONNRESET: the peer is gone (MSG_NOSIGNAL kept SIGPIPE
 		// away); the connection is over, the server is fine.
-		if c.state != connDead && s.cfg.Verbose {
+		if c.state != connDead {
 			s.cfg.logf("Client %s: send: %v", c.name(), err)
 		}
 		c.state = connDead

@@ -15,8 +15,9 @@ import (
 
 // TestStraceUring proves the uring lesson's claim under `strace -f -yy`:
 // the server's system calls are io_uring_setup, io_uring_register and
-// io_uring_enter; no client socket is ever named in a system call. Clients
-// are accepted, read, written and closed by requests in the rings: no
+// io_uring_enter; a client socket is named in one system call only,
+// getpeername, once, for the log line. Clients are accepted, read, written
+// and closed by requests in the rings: no
 // accept4, read, recvfrom, write, sendto, close or shutdown names a
 // connected TCP socket (the listening socket's own setup and final close
 // are ordinary calls), and no epoll_ctl adds one (the Go runtime's epoll
@@ -106,6 +107,15 @@ func TestStraceUring(t *testing.T) {
 				t.Errorf("the uring server made a system call on a TCP socket: %s", c.Line)
 			}
 		}
+	}
+	peers := 0
+	for _, c := range calls {
+		if c.Name == "getpeername" && connected(c.Args) {
+			peers++
+		}
+	}
+	if peers != clients {
+		t.Errorf("%d getpeername calls on client sockets for %d clients, want one each", peers, clients)
 	}
 	requests := clients * rounds
 	t.Logf("%d echoes: %d io_uring_enter calls (%.2f per echo) for %d connections; calls by name: %v",
