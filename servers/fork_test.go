@@ -429,3 +429,4 @@ func TestForkPrefixTooLong(t *testing.T) {
 		}
 	}
 }
+

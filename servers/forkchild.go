@@ -163,8 +163,8 @@ func respondChild(fd, n int) (quit bool, e unix.Errno) {
 			}
 			out = 0
 		}
-		out += copy(childOut[out:], childArgs.prefix[:childArgs.prefixLen])
-		out += copy(childOut[out:], childIn[start:end])
+		out += sys.ChildCopy(childOut[out:], childArgs.prefix[:childArgs.prefixLen])
+		out += sys.ChildCopy(childOut[out:], childIn[start:end])
 		start = end
 	}
 	return quit, flushChild(fd, out)

@@ -1,14 +1,16 @@
 package sys
 
 import (
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// The system calls a forked child may make (see fork.go): raw, nosplit,
-// norace, allocation-free, returning a bare unix.Errno (converting it to an
-// error interface could allocate). They are not traced: tracing formats
+// The system calls a forked child may make (see fork.go): raw (the
+// standard library's syscall.RawSyscall, not x/sys's, whose ABI wrapper is
+// race-instrumented), nosplit, norace, allocation-free, returning a bare
+// unix.Errno (converting it to an error interface could allocate). They are not traced: tracing formats
 // text, which a child cannot do; strace -f shows them.
 //
 // A child has no Go signal handlers, so no SA_RESTART either; EINTR can still
@@ -22,7 +24,7 @@ import (
 //go:nocheckptr
 func ChildRead(fd int, p []byte) (int, unix.Errno) {
 	for {
-		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+		n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
 		if e != unix.EINTR {
 			if e != 0 {
 				return 0, e
@@ -42,7 +44,7 @@ func ChildRead(fd int, p []byte) (int, unix.Errno) {
 func ChildSend(fd int, p []byte) (int, unix.Errno) {
 	sent := 0
 	for sent < len(p) {
-		n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[sent])),
+		n, _, e := syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[sent])),
 			uintptr(len(p)-sent), unix.MSG_NOSIGNAL, 0, 0)
 		if e == unix.EINTR {
 			continue
@@ -63,7 +65,7 @@ func ChildSend(fd int, p []byte) (int, unix.Errno) {
 //go:nocheckptr
 func ChildWrite(fd int, p []byte) unix.Errno {
 	for done := 0; done < len(p); {
-		n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done))
+		n, _, e := syscall.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done))
 		if e == unix.EINTR {
 			continue
 		}
@@ -82,7 +84,7 @@ func ChildWrite(fd int, p []byte) unix.Errno {
 //go:norace
 func ChildAccept(lfd int) (int, unix.Errno) {
 	for {
-		fd, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
+		fd, _, e := syscall.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
 		if e != unix.EINTR {
 			if e != 0 {
 				return -1, e
@@ -97,7 +99,7 @@ func ChildAccept(lfd int) (int, unix.Errno) {
 //go:nosplit
 //go:norace
 func ChildClose(fd int) unix.Errno {
-	_, _, e := unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+	_, _, e := syscall.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 	return e
 }
 
@@ -110,7 +112,7 @@ func ChildClose(fd int) unix.Errno {
 //go:nosplit
 //go:norace
 func ChildCloseRange(first, last uint) unix.Errno {
-	_, _, e := unix.RawSyscall(unix.SYS_CLOSE_RANGE, uintptr(first), uintptr(last), 0)
+	_, _, e := syscall.RawSyscall(unix.SYS_CLOSE_RANGE, uintptr(first), uintptr(last), 0)
 	return e
 }
 
@@ -136,7 +138,7 @@ func ChildCloseAllBut(keep int) unix.Errno {
 //go:norace
 //go:nocheckptr
 func ChildSetRecvTimeout(fd int, tv *unix.Timeval) unix.Errno {
-	_, _, e := unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO,
+	_, _, e := syscall.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO,
 		uintptr(unsafe.Pointer(tv)), unsafe.Sizeof(*tv), 0)
 	return e
 }
@@ -146,7 +148,7 @@ func ChildSetRecvTimeout(fd int, tv *unix.Timeval) unix.Errno {
 //go:nosplit
 //go:norace
 func ChildGetpid() int {
-	pid, _, _ := unix.RawSyscall(unix.SYS_GETPID, 0, 0, 0)
+	pid, _, _ := syscall.RawSyscall(unix.SYS_GETPID, 0, 0, 0)
 	return int(pid)
 }
 
@@ -159,11 +161,40 @@ func ChildGetpid() int {
 //go:nocheckptr
 func ChildSleep(ts *unix.Timespec) unix.Errno {
 	for {
-		_, _, e := unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(ts)), uintptr(unsafe.Pointer(ts)), 0)
+		_, _, e := syscall.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(ts)), uintptr(unsafe.Pointer(ts)), 0)
 		if e != unix.EINTR {
 			return e
 		}
 	}
+}
+
+// ChildCopy is copy(dst, src) for a child. The builtin copy is no good
+// there: under -race (and wherever the compiler chooses) it calls
+// runtime.slicecopy, which checks the stack, so a preemption request
+// pending at the time of the fork sends the child into the scheduler,
+// where it waits forever on a lock of the vanished parent threads.
+//
+//go:nosplit
+//go:norace
+func ChildCopy(dst, src []byte) int {
+	n := min(len(dst), len(src))
+	for i := 0; i < n; i++ {
+		dst[i] = src[i]
+	}
+	return n
+}
+
+// ChildCopyString is ChildCopy from a string (a conversion to []byte
+// would allocate).
+//
+//go:nosplit
+//go:norace
+func ChildCopyString(dst []byte, src string) int {
+	n := min(len(dst), len(src))
+	for i := 0; i < n; i++ {
+		dst[i] = src[i]
+	}
+	return n
 }
 
 // ChildFormatInt writes v in decimal at the start of dst and returns how many

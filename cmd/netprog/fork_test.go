@@ -6,7 +6,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"netprog/internal/forkcheck"
 )
 
 // The fork and prefork servers and the process demos, as real processes:
@@ -584,5 +589,40 @@ func TestProcDemoBadFlags(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, "-sleep must be >= 0") {
 			t.Errorf("%s -sleep -1s: exit %d, stderr %q", cmd, code, stderr)
 		}
+	}
+}
+
+// TestForkChildCodeStaysOutOfTheRuntime: the code every forked child runs
+// (the fork and prefork children, the demos' children, sys.rawFork which
+// returns into the child after clone) reaches no stack check, allocation,
+// write barrier or race hook, as compiled in the binary the tests run and
+// in a -race build of it (where copy() would become runtime.slicecopy,
+// which checks the stack): see internal/forkcheck. (go test strips its own
+// test binaries' symbols, hence the builds.)
+func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
+	bins := []string{netprogBin}
+	if testing.Short() {
+		t.Log("-short: not building the -race variant")
+	} else {
+		race := filepath.Join(t.TempDir(), "netprog-race")
+		build := exec.Command("go", "build", "-race", "-o", race, ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build -race: %v\n%s", err, out)
+		}
+		bins = append(bins, race)
+	}
+	roots := `^(?:main\.(?:forkDemoChild|zombieChild)|netprog/servers\.(?:forkChild|preforkChild)|netprog/sys\.rawFork)$`
+	for _, bin := range bins {
+		res, err := forkcheck.Check(bin, roots, map[string]bool{"netprog/sys.rawFork": true})
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(bin), err)
+		}
+		for _, want := range []string{"main.forkDemoChild", "netprog/servers.forkChild", "netprog/servers.preforkChild",
+			"netprog/servers.respondChild", "netprog/sys.ChildSend", "netprog/sys.resetSignalsInChild", "syscall.RawSyscall6"} {
+			if !slices.Contains(res.Functions, want) {
+				t.Errorf("%s: the walk did not reach %s; it saw %v", filepath.Base(bin), want, res.Functions)
+			}
+		}
+		t.Logf("%s: %d functions checked: %s", filepath.Base(bin), len(res.Functions), strings.Join(res.Functions, " "))
 	}
 }

@@ -71,19 +71,19 @@ var (
 //go:nosplit
 //go:norace
 func forkDemoChild() int {
-	n := copy(demoLine[:], "Hello from the child my pid is: ")
+	n := sys.ChildCopyString(demoLine[:], "Hello from the child my pid is: ")
 	n += sys.ChildFormatInt(demoLine[n:], sys.ChildGetpid())
 	demoLine[n] = '\n'
 	sys.ChildWrite(1, demoLine[:n+1])
 
 	demoCounter++
-	n = copy(demoLine[:], "Child: counter incremented to ")
+	n = sys.ChildCopyString(demoLine[:], "Child: counter incremented to ")
 	n += sys.ChildFormatInt(demoLine[n:], demoCounter)
-	n += copy(demoLine[n:], " (in the child's copy)\n")
+	n += sys.ChildCopyString(demoLine[n:], " (in the child's copy)\n")
 	sys.ChildWrite(1, demoLine[:n])
 
 	sys.ChildSleep(&demoSleep)
-	n = copy(demoLine[:], "Hello from both of us:\n")
+	n = sys.ChildCopyString(demoLine[:], "Hello from both of us:\n")
 	sys.ChildWrite(1, demoLine[:n])
 	return 0
 }
