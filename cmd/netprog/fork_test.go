@@ -251,7 +251,7 @@ func TestForkServerMaxChildrenBurst(t *testing.T) {
 			default:
 			}
 			most = max(most, len(childProcs(t, pid)))
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(time.Millisecond)
 		}
 	}()
 	var wg sync.WaitGroup
@@ -269,7 +269,7 @@ func TestForkServerMaxChildrenBurst(t *testing.T) {
 				errs <- fmt.Errorf("client %d: %v", i, err)
 				return
 			}
-			time.Sleep(5 * time.Millisecond) // hold the child a little
+			time.Sleep(20 * time.Millisecond) // hold the child: about 1s in all, 4 at a time
 			if err := converseOn(c, "you send:", i, true); err != nil {
 				errs <- fmt.Errorf("client %d: %v", i, err)
 			}
@@ -288,6 +288,7 @@ func TestForkServerMaxChildrenBurst(t *testing.T) {
 	if most == 0 {
 		t.Errorf("the watcher never saw a child")
 	}
+	t.Logf("at most %d children seen at once", most)
 	waitChildren(t, pid, 0)
 }
 
