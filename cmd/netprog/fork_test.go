@@ -627,3 +627,32 @@ func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
 		t.Logf("%s: %d functions checked: %s", filepath.Base(bin), len(res.Functions), strings.Join(res.Functions, " "))
 	}
 }
+
+// TestPreforkCrashLoopBrake: when workers die faster than one set per
+// second, the parent says so and waits a second before forking again,
+// instead of forking in a loop; then it restores the pool and serves.
+func TestPreforkCrashLoopBrake(t *testing.T) {
+	s := startServer(t, "echo-server", "-model", "prefork", "-workers", "2", "-host", "127.0.0.1", "-port", "0", "-q")
+	pid := s.cmd.Process.Pid
+	for round := 1; round <= 2; round++ {
+		for p := range waitChildren(t, pid, 2) {
+			unix.Kill(p, unix.SIGKILL)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for strings.Count(s.Out.String(), "Reaped child process:") < 2*round {
+			if time.Now().After(deadline) {
+				t.Fatalf("killed workers not reaped within 10s:\n%s", s.Out)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	s.waitOutput(t, "Workers are dying fast")
+	braked := time.Now()
+	waitChildren(t, pid, 2)
+	if d := time.Since(braked); d < 500*time.Millisecond {
+		t.Errorf("the pool was back %v after the brake, want about 1s", d)
+	}
+	if err := converse(s.Addr, "You Send:", 1); err != nil {
+		t.Fatal(err)
+	}
+}
