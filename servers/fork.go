@@ -26,8 +26,8 @@ func init() { register("fork", Fork) }
 // (children.go), printing "Reaped child process: PID". cfg.MaxChildren bounds
 // the children running at once: the parent stops accepting until one ends,
 // and new connections wait in the listen queue. cfg.IdleTimeout is set on the
-// client socket (SO_RCVTIMEO) before the fork. On stop the children get
-// SIGTERM and are reaped.
+// client socket (SO_RCVTIMEO and SO_SNDTIMEO) before the fork. On stop the
+// children get SIGTERM and are reaped.
 //
 // The child runs the allocation-free loop of forkchild.go; it does not log
 // (formatting text needs the runtime it cannot use): watch it with
@@ -70,6 +70,9 @@ func Fork(ctx context.Context, cfg Config) (*Stats, error) {
 		cfg.logf("Received the connection from: %s", peer)
 		if cfg.IdleTimeout > 0 {
 			sys.SetRecvTimeout(fd, cfg.IdleTimeout)
+			// A client that never reads blocks the child's send once the
+			// buffers are full: SO_SNDTIMEO bounds that wait too.
+			sys.SetSendTimeout(fd, cfg.IdleTimeout)
 		}
 		pid, err := kids.spawn(forkChild, func() {
 			childArgs.lfd, childArgs.cfd = lfd, fd

@@ -20,7 +20,8 @@ import (
 // without slices that grow: the message rule, the prefix, q/Q to quit, raw
 // echo. It ends with the errno that ended the conversation as its exit
 // status (0: the client closed or quit; ECONNRESET, EPIPE; EAGAIN: idle for
-// longer than SO_RCVTIMEO), which the parent reports when it reaps it.
+// longer than SO_RCVTIMEO, or not reading for longer than SO_SNDTIMEO), which
+// the parent reports when it reaps it.
 
 // maxPrefix is the longest reply prefix a child can send.
 const maxPrefix = 256
@@ -40,7 +41,7 @@ var childArgs struct {
 	prefix    [maxPrefix]byte
 	prefixLen int
 	quit, raw bool
-	idle      unix.Timeval // prefork: SO_RCVTIMEO for each client (zero: none)
+	idle      unix.Timeval // prefork: SO_RCVTIMEO and SO_SNDTIMEO for each client (zero: none)
 	counts    []childCount // shared with the parent
 	slot      int          // this child's index in counts
 }
@@ -93,6 +94,7 @@ func preforkChild() int {
 		childArgs.counts[childArgs.slot].conns++
 		if childArgs.idle.Sec != 0 || childArgs.idle.Usec != 0 {
 			sys.ChildSetRecvTimeout(fd, &childArgs.idle)
+			sys.ChildSetSendTimeout(fd, &childArgs.idle)
 		}
 		serveChild(fd)
 		sys.ChildClose(fd)
