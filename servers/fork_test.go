@@ -429,4 +429,3 @@ func TestForkPrefixTooLong(t *testing.T) {
 		}
 	}
 }
-
