@@ -122,9 +122,7 @@ func serveChild(fd int) unix.Errno {
 			return 0 // end of file: the client closed its side
 		}
 		if childArgs.raw {
-			m, e := sys.ChildSend(fd, childIn[:n])
-			childArgs.counts[childArgs.slot].bytes += uint64(m)
-			if e != 0 {
+			if e := sendCounted(fd, childIn[:n]); e != 0 {
 				return e
 			}
 			continue
@@ -172,7 +170,7 @@ func respondChild(fd, n int) (quit bool, e unix.Errno) {
 	return quit, flushChild(fd, out)
 }
 
-// flushChild sends childOut[:n] and counts what got out.
+// flushChild sends childOut[:n].
 //
 //go:nosplit
 //go:norace
@@ -180,8 +178,23 @@ func flushChild(fd, n int) unix.Errno {
 	if n == 0 {
 		return 0
 	}
-	m, e := sys.ChildSend(fd, childOut[:n])
-	childArgs.counts[childArgs.slot].bytes += uint64(m)
+	return sendCounted(fd, childOut[:n])
+}
+
+// sendCounted sends p and counts it in the shared slot. The count comes
+// first and is corrected if the send fails: a child may be killed (the stop
+// sends SIGTERM) right after its last send returns, when its client already
+// has the bytes; counting afterwards would lose them.
+//
+//go:nosplit
+//go:norace
+func sendCounted(fd int, p []byte) unix.Errno {
+	c := &childArgs.counts[childArgs.slot]
+	c.bytes += uint64(len(p))
+	m, e := sys.ChildSend(fd, p)
+	if e != 0 {
+		c.bytes -= uint64(len(p) - m)
+	}
 	return e
 }
 
