@@ -1,0 +1,681 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netprog/servers"
+)
+
+// The fault suite: every TCP server model, run as the built binary (so
+// signals, fork, memory and CPU are the real process's, read from /proc),
+// meets the clients a lab produces: one that says nothing, one that sends
+// half a line and vanishes, one that resets while the server writes to it,
+// one that never reads, a SIGHUP, an idle timeout, a stop at any moment
+// and a descriptor limit. After each, the server still serves, and when it
+// stops it leaves no process behind. RELIABILITY.md tabulates what these
+// tests find.
+
+// relModel is one way of running echo-server.
+type relModel struct {
+	name  string   // subtest name
+	model string   // -model
+	args  []string // more flags
+}
+
+// relModels is every registered model, plus epoll edge-triggered.
+func relModels() []relModel {
+	var ms []relModel
+	for _, m := range servers.Models() {
+		ms = append(ms, relModel{name: m, model: m})
+		if m == "epoll" {
+			ms = append(ms, relModel{name: "epoll-edge", model: m, args: []string{"-edge"}})
+		}
+	}
+	return ms
+}
+
+// concurrent reports whether the model serves clients at the same time.
+func (m relModel) concurrent() bool { return m.model != "iterative" }
+
+// forks reports whether the model serves clients in child processes.
+func (m relModel) forks() bool {
+	switch m.model {
+	case "fork", "prefork", "passfd":
+		return true
+	}
+	return false
+}
+
+// relStart runs `netprog echo-server -model M -q` on host (port 0) with
+// more flags, and waits for it to listen. The test's cleanup stops it
+// (SIGINT) if the test did not.
+func relStart(t *testing.T, m relModel, host string, args ...string) *server {
+	t.Helper()
+	all := append([]string{"echo-server", "-model", m.model, "-host", host, "-port", "0", "-q"}, m.args...)
+	s := startServer(t, append(all, args...)...)
+	if m.model == "uring" && strings.Contains(s.Err.String(), "io_uring is not") {
+		t.Skip(strings.TrimSpace(s.Err.String()))
+	}
+	return s
+}
+
+// relStop sends sig and checks what every stop must give: exit 0, the
+// summary, and no child process left (running or zombie). It returns the
+// server's output.
+func relStop(t *testing.T, s *server, sig syscall.Signal) string {
+	t.Helper()
+	pid := s.cmd.Process.Pid
+	kids := relChildren(pid)
+	s.cmd.Process.Signal(sig)
+	if code := s.waitStopped(t); code != 0 {
+		t.Fatalf("exit status %d after %v; stderr: %s\n%s", code, sig, s.Err, tail(s.Out.String(), 10))
+	}
+	out := s.Out.String()
+	if !regexp.MustCompile(`server stopped after \S+: served \d+ connections`).MatchString(out) {
+		t.Errorf("no summary after %v:\n%s", sig, tail(out, 5))
+	}
+	relNoOrphans(t, kids)
+	return out
+}
+
+// relNoOrphans checks that every process in pids is gone: a child that
+// outlived its server would have been re-parented, not reaped.
+func relNoOrphans(t *testing.T, pids []int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, p := range pids {
+		for {
+			_, state, err := procStatus(p)
+			if err != nil {
+				break // gone
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("process %d, a child of the stopped server, is still there (state %c)", p, state)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// relChildren lists the processes whose parent is pid.
+func relChildren(pid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var kids []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _, err := procStatus(p); err == nil && ppid == pid {
+			kids = append(kids, p)
+		}
+	}
+	return kids
+}
+
+// relZombies lists pid's children that are zombies.
+func relZombies(pid int) []int {
+	var zs []int
+	for _, p := range relChildren(pid) {
+		if _, state, err := procStatus(p); err == nil && state == 'Z' {
+			zs = append(zs, p)
+		}
+	}
+	return zs
+}
+
+// relStatus reads a "Name: N kB"-style field of /proc/PID/status (VmRSS,
+// Threads) as a number (kB for memory); -1 if the process is gone.
+func relStatus(pid int, field string) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return n
+		}
+	}
+	return -1
+}
+
+// relTreeRSS is the resident memory of pid and its children, in bytes.
+// (Forked children share the parent's pages until they write them, so this
+// counts some pages twice: an upper bound.)
+func relTreeRSS(pid int) int64 {
+	total := relStatus(pid, "VmRSS")
+	for _, k := range relChildren(pid) {
+		if r := relStatus(k, "VmRSS"); r > 0 {
+			total += r
+		}
+	}
+	return total << 10
+}
+
+// relCPU is a process's user+system CPU time, from /proc/PID/stat fields
+// 14 and 15 (clock ticks, 100 a second).
+func relCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// relTreeCPU is relCPU summed over pid and its children.
+func relTreeCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	total := relCPU(t, pid)
+	for _, k := range relChildren(pid) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(k) + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return total
+}
+
+// relDial connects to a server's address with a 20-second deadline on the
+// whole conversation.
+func relDial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// relSmallWindowDial connects with a 4 KiB receive buffer, set before the
+// connect so the window stays small: a slow reader that stalls the
+// server's replies early, instead of letting the kernel soak up megabytes.
+func relSmallWindowDial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Timeout: 10 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+		})
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// relAsk sends a line and checks the prefixed echo (echo-server's "You
+// Send:").
+func relAsk(c net.Conn, line string) error {
+	if _, err := io.WriteString(c, line+"\n"); err != nil {
+		return err
+	}
+	want := "You Send:" + line + "\n"
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil {
+		return fmt.Errorf("reply to %q: %v (got %q)", line, err, got)
+	}
+	if string(got) != want {
+		return fmt.Errorf("reply %q, want %q", got, want)
+	}
+	return nil
+}
+
+// relServed has one conversation with a fresh client: a line, its reply,
+// q, end of file.
+func relServed(addr string, i int) error {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if err := relAsk(c, fmt.Sprintf("client %d", i)); err != nil {
+		return err
+	}
+	io.WriteString(c, "q\n")
+	var b [1]byte
+	if n, err := c.Read(b[:]); err != io.EOF {
+		return fmt.Errorf("after q: want end of file, got %q, %v", b[:n], err)
+	}
+	return nil
+}
+
+// relFlood writes to c without ever reading, until n bytes are written or
+// a write fails (its deadline, or the server closing); it returns a
+// counter of the bytes written and a channel for the final error.
+func relFlood(c net.Conn, n int64, line bool, d time.Duration) (*atomic.Int64, <-chan error) {
+	var written atomic.Int64
+	done := make(chan error, 1)
+	c.SetWriteDeadline(time.Now().Add(d))
+	buf := make([]byte, 64<<10)
+	for i := range buf {
+		buf[i] = 'x'
+		if line && i%1024 == 1023 {
+			buf[i] = '\n'
+		}
+	}
+	go func() {
+		for written.Load() < n {
+			m, err := c.Write(buf)
+			written.Add(int64(m))
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	return &written, done
+}
+
+// relStalled waits until the counters have not moved for 500ms (the
+// server stopped reading: backpressure) or each reached limit; it returns
+// their sum, and gives up after 30s.
+func relStalled(t *testing.T, limit int64, ns ...*atomic.Int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	last, since := int64(-1), time.Now()
+	for time.Now().Before(deadline) {
+		v, full := int64(0), true
+		for _, n := range ns {
+			v += n.Load()
+			full = full && n.Load() >= limit
+		}
+		if full {
+			return v
+		}
+		if v != last {
+			last, since = v, time.Now()
+		} else if time.Since(since) > 500*time.Millisecond {
+			return v
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the writes neither stalled nor finished in 30s (%d bytes)", last)
+	return 0
+}
+
+// relAlive checks that the server process is still running (not exited,
+// not a zombie) and has no zombie child.
+func relAlive(t *testing.T, s *server) {
+	t.Helper()
+	select {
+	case <-s.done:
+		t.Fatalf("the server exited: %v\nstderr: %s\n%s", s.status, s.Err, tail(s.Out.String(), 10))
+	default:
+	}
+	pid := s.cmd.Process.Pid
+	// A child that just ended may not be reaped yet: give the SIGCHLD
+	// handler a moment.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		zs := relZombies(pid)
+		if len(zs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("zombie children of the server: %v", zs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// relNoSignalDeaths checks that no child was killed by SIGPIPE: every write
+// path must use MSG_NOSIGNAL and see EPIPE instead.
+func relNoSignalDeaths(t *testing.T, out string) {
+	t.Helper()
+	if strings.Contains(out, "SIGPIPE") {
+		t.Errorf("a child died of SIGPIPE:\n%s", tail(out, 10))
+	}
+}
+
+// TestFaults: every model, every fault, each with a server of its own.
+func TestFaults(t *testing.T) {
+	faults := []struct {
+		name string
+		run  func(t *testing.T, m relModel)
+	}{
+		{"silent", relFaultSilent},
+		{"half-line", relFaultHalfLine},
+		{"reset-mid-reply", relFaultResetMidReply},
+		{"slow-reader", relFaultSlowReader},
+		{"sighup", relFaultSIGHUP},
+		{"idle-timeout", relFaultIdleTimeout},
+	}
+	for _, m := range relModels() {
+		t.Run(m.name, func(t *testing.T) {
+			for _, f := range faults {
+				t.Run(f.name, func(t *testing.T) { f.run(t, m) })
+			}
+		})
+	}
+}
+
+// relFaultSilent: a client connects and says nothing. A concurrent model
+// serves others meanwhile; the iterative one serves the next client once
+// the silent one leaves.
+func relFaultSilent(t *testing.T, m relModel) {
+	s := relStart(t, m, "127.0.0.1")
+	silent := relDial(t, s.Addr)
+	// Make sure the silent client is the one being served (the iterative
+	// model took it first), not one waiting in the queue.
+	time.Sleep(50 * time.Millisecond)
+	if m.concurrent() {
+		for i := range 3 {
+			if err := relServed(s.Addr, i); err != nil {
+				t.Fatalf("client %d while a silent one is connected: %v", i, err)
+			}
+		}
+	} else {
+		next := make(chan error, 1)
+		go func() { next <- relServed(s.Addr, 1) }()
+		select {
+		case err := <-next:
+			t.Fatalf("the iterative server served a second client while the first was connected: %v", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		silent.Close()
+		if err := <-next; err != nil {
+			t.Fatalf("the next client, after the silent one left: %v", err)
+		}
+	}
+	// The silent client is still connected and can still talk.
+	if m.concurrent() {
+		if err := relAsk(silent, "late but here"); err != nil {
+			t.Errorf("the silent client, talking at last: %v", err)
+		}
+	}
+	silent.Close()
+	relAlive(t, s)
+	relStop(t, s, syscall.SIGINT)
+}
+
+// relFaultHalfLine: clients send half a line and vanish, some with a FIN
+// (close), some with a reset (SO_LINGER 0). The half line is a message
+// (the read ended without a newline), answered to a peer that is gone;
+// the server goes on.
+func relFaultHalfLine(t *testing.T, m relModel) {
+	s := relStart(t, m, "127.0.0.1")
+	for i := range 20 {
+		c := relDial(t, s.Addr)
+		io.WriteString(c, "half a li")
+		if i%2 == 1 {
+			c.(*net.TCPConn).SetLinger(0)
+		}
+		c.Close()
+	}
+	for i := range 3 {
+		if err := relServed(s.Addr, i); err != nil {
+			t.Fatalf("client %d after the vanishing ones: %v\n%s", i, err, tail(s.Out.String(), 10))
+		}
+	}
+	relAlive(t, s)
+	out := relStop(t, s, syscall.SIGTERM)
+	relNoSignalDeaths(t, out)
+	if !strings.Contains(out, "served 23 connections") {
+		t.Errorf("summary does not count the 23 connections:\n%s", tail(out, 4))
+	}
+}
+
+// relFaultResetMidReply: in prefix and in raw mode (the forked child's two
+// loops), a client sends without reading until the server is stuck writing
+// to it, then resets. The write fails with ECONNRESET or EPIPE, never a
+// SIGPIPE; the server (or its child) ends that client and serves the next.
+func relFaultResetMidReply(t *testing.T, m relModel) {
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{{"prefix", nil}, {"raw", []string{"-raw"}}} {
+		t.Run(mode.name, func(t *testing.T) {
+			s := relStart(t, m, "127.0.0.1", mode.args...)
+			// Three at once: each stalls (the server, or its child, is
+			// blocked writing or has stopped reading), then each resets.
+			var floods []net.Conn
+			var counters []*atomic.Int64
+			for range 3 {
+				c := relSmallWindowDial(t, s.Addr)
+				written, _ := relFlood(c, 64<<20, true, 30*time.Second)
+				floods, counters = append(floods, c), append(counters, written)
+			}
+			relStalled(t, 64<<20, counters...)
+			for _, c := range floods {
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			}
+			time.Sleep(100 * time.Millisecond)
+			c := relDial(t, s.Addr)
+			if mode.name == "raw" {
+				io.WriteString(c, "after the resets\n")
+				got := make([]byte, 17)
+				if _, err := io.ReadFull(c, got); err != nil || string(got) != "after the resets\n" {
+					t.Fatalf("next client: %q, %v\n%s", got, err, tail(s.Out.String(), 10))
+				}
+				c.Close()
+			} else if err := relAsk(c, "after the resets"); err != nil {
+				t.Fatalf("next client: %v\n%s", err, tail(s.Out.String(), 10))
+			}
+			c.Close()
+			relAlive(t, s)
+			out := relStop(t, s, syscall.SIGINT)
+			relNoSignalDeaths(t, out)
+			if m.model == "fork" {
+				// Each child ended with the write's errno as its status.
+				re := regexp.MustCompile(`Reaped child process: \d+: exit status (104: connection reset by peer|32: broken pipe)`)
+				if n := len(re.FindAllString(out, -1)); n != 3 {
+					t.Errorf("%d children reaped with ECONNRESET or EPIPE, want 3:\n%s", n, tail(out, 12))
+				}
+			}
+		})
+	}
+}
+
+// relFaultSlowReader: a client sends 10 MiB and never reads its echo. The
+// server must stop reading it (backpressure), not buffer the echo: its
+// resident memory (children included) grows by less than 8 MiB, and other
+// clients are served meanwhile (the iterative one serves the next when the
+// slow one leaves).
+func relFaultSlowReader(t *testing.T, m relModel) {
+	const flood = 10 << 20
+	s := relStart(t, m, "127.0.0.1", "-raw")
+	pid := s.cmd.Process.Pid
+	// Warm up: 32 MiB echoed to a client that reads, so that what is
+	// allocated once (the uring model's 16 MiB of provided buffers, which
+	// become resident as the kernel first fills them; the Go heap's
+	// working size) is in place before measuring.
+	if err := relBulkEcho(s.Addr, 32<<20); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
+	slow := relSmallWindowDial(t, s.Addr)
+	io.WriteString(slow, "x")
+	time.Sleep(100 * time.Millisecond) // its child is forked, its thread started
+	before := relTreeRSS(pid)
+	written, _ := relFlood(slow, flood, false, 60*time.Second)
+	got := relStalled(t, flood, written)
+	after := relTreeRSS(pid)
+	t.Logf("slow reader wrote %d bytes before stalling; server RSS %d -> %d KiB (%+d KiB)", got, before>>10, after>>10, (after-before)>>10)
+	relRecord(t, "slow-reader", m.name, fmt.Sprintf("wrote %.1f MiB before stalling, RSS %+d KiB", float64(got)/(1<<20), (after-before)>>10))
+	if after-before > 8<<20 {
+		t.Errorf("server memory grew by %d KiB with a slow reader that sent %d bytes: the echo is buffered without bound", (after-before)>>10, got)
+	}
+	if m.concurrent() {
+		for i := range 3 {
+			if err := relRawEcho(s.Addr, []byte(fmt.Sprintf("meanwhile %d\n", i))); err != nil {
+				t.Fatalf("another client while the slow reader is stuck: %v", err)
+			}
+		}
+	}
+	slow.Close()
+	if err := relRawEcho(s.Addr, []byte("after\n")); err != nil {
+		t.Fatalf("the next client after the slow reader left: %v", err)
+	}
+	relAlive(t, s)
+	relNoSignalDeaths(t, relStop(t, s, syscall.SIGINT))
+}
+
+// relBulkEcho sends n bytes on a fresh connection while reading the echo
+// back, and checks that n bytes come back.
+func relBulkEcho(addr string, n int) error {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	werr := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 64<<10)
+		for sent := 0; sent < n; sent += len(buf) {
+			if _, err := c.Write(buf); err != nil {
+				werr <- err
+				return
+			}
+		}
+		werr <- nil
+	}()
+	got, err := io.CopyN(io.Discard, c, int64(n))
+	if err := <-werr; err != nil {
+		return fmt.Errorf("write: %v", err)
+	}
+	if err != nil {
+		return fmt.Errorf("%d of %d bytes echoed: %v", got, n, err)
+	}
+	return nil
+}
+
+// relRawEcho checks a byte-exact echo of p on a fresh connection.
+func relRawEcho(addr string, p []byte) error {
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := c.Write(p); err != nil {
+		return err
+	}
+	got := make([]byte, len(p))
+	if _, err := io.ReadFull(c, got); err != nil {
+		return fmt.Errorf("echo of %q: %v", p, err)
+	}
+	if string(got) != string(p) {
+		return fmt.Errorf("echo %q, want %q", got, p)
+	}
+	return nil
+}
+
+// relFaultSIGHUP: a hangup (the terminal closing sends SIGHUP to the whole
+// foreground process group: the server and its children) is ignored: the
+// server goes on serving, the clients it had too.
+func relFaultSIGHUP(t *testing.T, m relModel) {
+	s := relStart(t, m, "127.0.0.1")
+	pid := s.cmd.Process.Pid
+	held := relDial(t, s.Addr)
+	if err := relAsk(held, "before the hangup"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	kids := relChildren(pid)
+	unix.Kill(pid, unix.SIGHUP)
+	for _, k := range kids {
+		unix.Kill(k, unix.SIGHUP)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := relAsk(held, "after the hangup"); err != nil {
+		t.Errorf("a client connected across the hangup: %v", err)
+	}
+	held.Close()
+	if err := relServed(s.Addr, 1); err != nil {
+		t.Errorf("a new client after the hangup: %v", err)
+	}
+	relAlive(t, s)
+	out := relStop(t, s, syscall.SIGINT)
+	if strings.Contains(out, "SIGHUP") {
+		t.Errorf("a child died of SIGHUP:\n%s", tail(out, 8))
+	}
+}
+
+// relFaultIdleTimeout: with -idle-timeout 300ms a client that says nothing
+// is closed, and so is one that sends without reading (nothing moves
+// either way once the buffers are full: a slowloris of the other
+// direction); a client that talks more often than that stays.
+func relFaultIdleTimeout(t *testing.T, m relModel) {
+	const idle = 300 * time.Millisecond
+	s := relStart(t, m, "127.0.0.1", "-idle-timeout", idle.String())
+	silent := relDial(t, s.Addr)
+	start := time.Now()
+	var b [1]byte
+	if n, err := silent.Read(b[:]); err == nil || os.IsTimeout(err) {
+		t.Fatalf("silent client: read %q, %v; want end of file", b[:n], err)
+	}
+	if d := time.Since(start); d < idle*3/4 {
+		t.Errorf("the silent client was closed after %v, before the idle timeout", d)
+	}
+	if m.concurrent() {
+		talker := relDial(t, s.Addr)
+		for i := range 8 {
+			if err := relAsk(talker, fmt.Sprintf("tick %d", i)); err != nil {
+				t.Fatalf("a client that talks every %v: %v", idle/3, err)
+			}
+			time.Sleep(idle / 3)
+		}
+		talker.Close()
+	}
+	stuck := relSmallWindowDial(t, s.Addr)
+	_, done := relFlood(stuck, 256<<20, true, 30*time.Second)
+	select {
+	case err := <-done:
+		if err == nil || os.IsTimeout(err) {
+			t.Errorf("a client that never reads was not closed by the idle timeout: its writes ended with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("a client that never reads was not closed within 30s")
+	}
+	if err := relServed(s.Addr, 1); err != nil {
+		t.Errorf("a new client after the idle ones: %v", err)
+	}
+	relAlive(t, s)
+	relStop(t, s, syscall.SIGINT)
+}
+
+// relFigures collects the figures tests measure (for RELIABILITY.md); with
+// -v they are printed at the end of each test as RELIABILITY lines.
+var relFigures sync.Map
+
+// relRecord logs one measured figure in a fixed form that RELIABILITY.md
+// quotes: "RELIABILITY what model: figure".
+func relRecord(t *testing.T, what, model, figure string) {
+	t.Helper()
+	t.Logf("RELIABILITY %s %s: %s", what, model, figure)
+	relFigures.Store(what+" "+model, figure)
+}
