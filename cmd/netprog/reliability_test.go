@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -678,4 +680,238 @@ func relRecord(t *testing.T, what, model, figure string) {
 	t.Helper()
 	t.Logf("RELIABILITY %s %s: %s", what, model, figure)
 	relFigures.Store(what+" "+model, figure)
+}
+
+var relForkedRE = regexp.MustCompile(`(?m)^Forked (?:child|worker) process: (\d+)`)
+
+// relForked lists the children a server's output says it forked.
+func relForked(out string) []int {
+	var pids []int
+	for _, m := range relForkedRE.FindAllStringSubmatch(out, -1) {
+		p, _ := strconv.Atoi(m[1])
+		pids = append(pids, p)
+	}
+	return pids
+}
+
+// relBurst runs width clients that connect, converse and close in a loop
+// until stop is closed; it returns how many conversations completed.
+// Failures are expected once the server stops, and not reported.
+func relBurst(addr string, width int, stop <-chan struct{}) (done *atomic.Int64, wait func()) {
+	done = &atomic.Int64{}
+	var wg sync.WaitGroup
+	for i := range width {
+		wg.Go(func() {
+			for j := 0; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if relServed(addr, i*100000+j) == nil {
+					done.Add(1)
+				} else {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
+	}
+	return done, wg.Wait
+}
+
+// TestStopAtAnyMoment: SIGINT or SIGTERM during a burst of connects, and
+// in the middle of conversations (a silent client, one with half a line
+// sent, one that has talked, one stuck because it never reads): the server
+// closes its clients, ends and reaps its children, prints its summary and
+// exits 0, and no process of it is left.
+func TestStopAtAnyMoment(t *testing.T) {
+	for _, m := range relModels() {
+		t.Run(m.name, func(t *testing.T) {
+			for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+				for _, moment := range []string{"accept-burst", "mid-conversation"} {
+					t.Run(unix.SignalName(sig)+"/"+moment, func(t *testing.T) {
+						relStopAt(t, m, sig, moment == "mid-conversation")
+					})
+				}
+			}
+		})
+	}
+}
+
+func relStopAt(t *testing.T, m relModel, sig syscall.Signal, midConversation bool) {
+	s := relStart(t, m, "127.0.0.1")
+	pid := s.cmd.Process.Pid
+	var held []net.Conn
+	if midConversation {
+		silent := relDial(t, s.Addr)
+		half := relDial(t, s.Addr)
+		io.WriteString(half, "half a li")
+		held = append(held, silent, half)
+		if m.concurrent() {
+			talker := relDial(t, s.Addr)
+			if err := relAsk(talker, "hello"); err != nil {
+				t.Fatal(err)
+			}
+			stuck := relSmallWindowDial(t, s.Addr)
+			written, _ := relFlood(stuck, 64<<20, true, 30*time.Second)
+			relStalled(t, 64<<20, written)
+			held = append(held, talker, stuck)
+		}
+	}
+	stop := make(chan struct{})
+	served, wait := relBurst(s.Addr, 8, stop)
+	defer func() { close(stop); wait() }()
+	if midConversation {
+		time.Sleep(150 * time.Millisecond)
+	} else {
+		// The burst has begun: connects are arriving right now.
+		for deadline := time.Now().Add(10 * time.Second); served.Load() == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	kids := relChildren(pid)
+	s.cmd.Process.Signal(sig)
+	if code := s.waitStopped(t); code != 0 {
+		t.Fatalf("exit status %d after %v; stderr: %s\n%s", code, sig, s.Err, tail(s.Out.String(), 10))
+	}
+	out := s.Out.String()
+	if !regexp.MustCompile(`server stopped after \S+: served \d+ connections`).MatchString(out) {
+		t.Errorf("no summary after %v:\n%s", sig, tail(out, 5))
+	}
+	if s.Err.String() != "" {
+		t.Errorf("stderr after %v: %s", sig, s.Err)
+	}
+	relNoOrphans(t, append(kids, relForked(out)...))
+	relNoSignalDeaths(t, out)
+	// Every client the server held was closed: end of file or a reset,
+	// not a hang.
+	for i, c := range held {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.Copy(io.Discard, c); err != nil && !relIsReset(err) {
+			t.Errorf("client %d after the stop: %v", i, err)
+		}
+	}
+	t.Logf("%d conversations completed in the burst before the stop", served.Load())
+}
+
+func relIsReset(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe"))
+}
+
+// TestDescriptorLimit: every model under `prlimit --nofile=40:40` (soft and
+// hard: Go raises the soft limit to the hard one at start), with 60
+// clients at once. Each client is served, shed (closed at once: the
+// reserve descriptor), or waits in the listen queue because the model is
+// at its own bound (iterative: one client; prefork, passfd: one per
+// worker) — never left hanging by a server that spins. With clients still
+// knocking the server (children included) uses under half a CPU over two
+// seconds; once the clients leave it serves again, and stops cleanly with
+// the refusals in its summary.
+func TestDescriptorLimit(t *testing.T) {
+	if _, err := exec.LookPath("prlimit"); err != nil {
+		t.Skip("prlimit(1) (util-linux) is not installed")
+	}
+	for _, m := range relModels() {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			relDescriptorLimit(t, m)
+		})
+	}
+}
+
+func relDescriptorLimit(t *testing.T, m relModel) {
+	const limit, clients = 40, 60
+	args := append([]string{"--nofile=40:40", netprogBin, "echo-server", "-model", m.model, "-host", "127.0.0.1", "-port", "0", "-q"}, m.args...)
+	s := startServerCmd(t, exec.Command("prlimit", args...))
+	if m.model == "uring" && strings.Contains(s.Err.String(), "io_uring is not") {
+		t.Skip(strings.TrimSpace(s.Err.String()))
+	}
+	pid := s.cmd.Process.Pid
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		conns[i] = relDial(t, s.Addr)
+	}
+	// Every client asks at once, and has a second to be answered.
+	outcome := make([]string, clients)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() {
+			c.SetDeadline(time.Now().Add(time.Second))
+			err := relAsk(c, fmt.Sprintf("client %d", i))
+			switch {
+			case err == nil:
+				outcome[i] = "served"
+			case strings.Contains(err.Error(), "EOF") || relIsReset(err):
+				outcome[i] = "shed"
+			case os.IsTimeout(errors.Unwrap(err)) || strings.Contains(err.Error(), "timeout"):
+				outcome[i] = "waiting"
+			default:
+				outcome[i] = err.Error()
+			}
+		})
+	}
+	wg.Wait()
+	count := map[string]int{}
+	for _, o := range outcome {
+		count[o]++
+	}
+	relRecord(t, "fd-limit", m.name, fmt.Sprintf("%d served, %d shed, %d waiting in the queue", count["served"], count["shed"], count["waiting"]))
+	if count["served"]+count["shed"]+count["waiting"] != clients {
+		t.Fatalf("clients neither served, shed nor waiting: %v\n%s", count, tail(s.Out.String(), 10))
+	}
+	if count["served"] == 0 {
+		t.Fatalf("no client served at a limit of %d descriptors: %v", limit, count)
+	}
+	// Waiting is only for a model at its own bound of clients served.
+	bound := map[string]int{"iterative": 1, "prefork": 4, "passfd": 4}[m.model]
+	if count["waiting"] > 0 && (bound == 0 || count["served"] != bound) {
+		t.Errorf("%d clients neither served nor shed, with %d served: they hang", count["waiting"], count["served"])
+	}
+	if m.model == "fork" && count["served"] != clients {
+		// The parent closes its copy of each client after the fork; the
+		// children's descriptors are their own.
+		t.Errorf("fork: %v; want all %d served (the parent holds no client)", count, clients)
+	}
+
+	// No spinning while clients keep knocking.
+	for range 5 {
+		conns = append(conns, relDial(t, s.Addr))
+	}
+	cpu0, wall0 := relTreeCPU(t, pid), time.Now()
+	time.Sleep(2 * time.Second)
+	cpu, wall := relTreeCPU(t, pid)-cpu0, time.Since(wall0)
+	relRecord(t, "fd-limit-cpu", m.name, fmt.Sprintf("%v of CPU in %v at the limit", cpu, wall.Round(time.Millisecond)))
+	if cpu > wall/2 {
+		t.Errorf("at the descriptor limit the server used %v of CPU in %v: it spins", cpu, wall)
+	}
+	relAlive(t, s)
+
+	// The clients leave: descriptors are free, new clients are served.
+	for _, c := range conns {
+		c.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := relServed(s.Addr, 1000)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not served again after the clients left: %v\n%s", err, tail(s.Out.String(), 10))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := relStop(t, s, syscall.SIGINT)
+	if count["shed"] > 0 {
+		m := regexp.MustCompile(`, refused (\d+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("the summary counts no refused connection, the clients saw %d shed:\n%s", count["shed"], tail(out, 3))
+		}
+		if n, _ := strconv.Atoi(m[1]); n < count["shed"] {
+			t.Errorf("summary counts %d refused, the clients saw %d", n, count["shed"])
+		}
+		if !strings.Contains(out, "Out of descriptors") {
+			t.Errorf("the server did not say why it shed connections:\n%s", tail(out, 10))
+		}
+	}
 }
