@@ -915,3 +915,168 @@ func relDescriptorLimit(t *testing.T, m relModel) {
 		}
 	}
 }
+
+// TestMaxChildrenBurst: 1000 clients connect at once to echo-server -model fork
+// -max-children 8. A watcher samples the server's children in /proc all
+// along: never more than 8 (zombies count until reaped). Every client is
+// served (the others wait in the listen queue), every child is reaped, and
+// none is left when the burst is over.
+func TestMaxChildrenBurst(t *testing.T) {
+	const limit, clients = 8, 1000
+	s := startServer(t, "echo-server", "-model", "fork", "-host", "127.0.0.1", "-port", "0", "-q", "-max-children", strconv.Itoa(limit))
+	pid := s.cmd.Process.Pid
+	stop := make(chan struct{})
+	peak := make(chan int)
+	go func() {
+		most := 0
+		for {
+			select {
+			case <-stop:
+				peak <- most
+				return
+			default:
+			}
+			most = max(most, len(relChildren(pid)))
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Go(func() {
+			c, err := net.DialTimeout("tcp", s.Addr, 30*time.Second)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(120 * time.Second))
+			if err := relAsk(c, fmt.Sprintf("client %d", i)); err != nil {
+				errs <- fmt.Errorf("client %d: %v", i, err)
+				return
+			}
+			io.WriteString(c, "q\n")
+			io.Copy(io.Discard, c)
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stop)
+	most := <-peak
+	close(errs)
+	failed := 0
+	for err := range errs {
+		if failed++; failed <= 5 {
+			t.Error(err)
+		}
+	}
+	if failed > 0 {
+		t.Fatalf("%d of %d clients failed", failed, clients)
+	}
+	relRecord(t, "max-children", "fork", fmt.Sprintf("%d clients at once with -max-children %d: at most %d children seen, all served in %v", clients, limit, most, elapsed.Round(time.Millisecond)))
+	if most > limit {
+		t.Errorf("saw %d children at once, -max-children is %d", most, limit)
+	}
+	waitChildren(t, pid, 0)
+	out := relStop(t, s, syscall.SIGINT)
+	for _, want := range []string{fmt.Sprintf("served %d connections", clients), fmt.Sprintf("reaped %d children", clients)} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, tail(out, 4))
+		}
+	}
+}
+
+// TestKilledChildrenReaped: in every model that serves from child
+// processes, a child killed while it serves a client (SIGKILL: no chance to
+// clean up) and one that segfaults (SIGSEGV) are reaped, logged with the
+// signal and counted in the summary; the client sees its connection end,
+// and the server goes on serving.
+func TestKilledChildrenReaped(t *testing.T) {
+	for _, m := range relModels() {
+		if !m.forks() {
+			continue
+		}
+		t.Run(m.name, func(t *testing.T) {
+			s := relStart(t, m, "127.0.0.1", "-workers", "2")
+			pid := s.cmd.Process.Pid
+			before := map[int]bool{}
+			for _, k := range relChildren(pid) {
+				before[k] = true
+			}
+			for _, sig := range []unix.Signal{unix.SIGKILL, unix.SIGSEGV} {
+				c := relDial(t, s.Addr)
+				if err := relAsk(c, "hello"); err != nil {
+					t.Fatal(err)
+				}
+				// The child serving c: the one whose descriptors include
+				// the other end of c (its socket inode).
+				victim := relServingChild(t, pid, c)
+				unix.Kill(victim, sig)
+				var b [1]byte
+				if n, err := c.Read(b[:]); err == nil {
+					t.Errorf("%v: the client read %q from a killed child", sig, b[:n])
+				}
+				c.Close()
+				want := fmt.Sprintf("Reaped child process: %d: killed by signal %d (%s)", victim, int(sig), unix.SignalName(sig))
+				s.waitOutput(t, want)
+			}
+			for i := range 3 {
+				if err := relServed(s.Addr, i); err != nil {
+					t.Fatalf("after the killed children: %v", err)
+				}
+			}
+			relAlive(t, s)
+			out := relStop(t, s, syscall.SIGTERM)
+			if !strings.Contains(out, "2 child processes crashed or killed") {
+				t.Errorf("the summary does not count the 2 killed children:\n%s", tail(out, 8))
+			}
+		})
+	}
+}
+
+// relServingChild finds the child of pid that holds the server's end of
+// c: the socket whose inode /proc/net/tcp gives for c's peer address.
+func relServingChild(t *testing.T, pid int, c net.Conn) int {
+	t.Helper()
+	inode := relSocketInode(t, c.RemoteAddr().(*net.TCPAddr), c.LocalAddr().(*net.TCPAddr))
+	link := fmt.Sprintf("socket:[%s]", inode)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, k := range relChildren(pid) {
+			ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", k))
+			for _, e := range ents {
+				if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", k, e.Name())); l == link {
+					return k
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no child of %d holds the server's end of %v", pid, c.LocalAddr())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// relSocketInode is the inode of the IPv4 TCP socket local->remote, from
+// /proc/net/tcp (addresses in hex, the IP in host byte order).
+func relSocketInode(t *testing.T, local, remote *net.TCPAddr) string {
+	t.Helper()
+	hex := func(a *net.TCPAddr) string {
+		ip := a.IP.To4()
+		return fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], a.Port)
+	}
+	want := hex(local) + " " + hex(remote)
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 9 && f[1]+" "+f[2] == want {
+			return f[9]
+		}
+	}
+	t.Fatalf("no socket %s in /proc/net/tcp", want)
+	return ""
+}
