@@ -15,14 +15,15 @@ import (
 //
 // When a process has as many descriptors open as RLIMIT_NOFILE allows,
 // accept(2) fails with EMFILE (ENFILE when the whole system is out). Linux
-// reserves the new descriptor before it looks at the listen queue, so the
+// takes the new descriptor before it looks at the listen queue, so the
 // connection stays queued and the listening socket stays readable: a server
 // that merely retries spins at 100% CPU, and one that waits in poll is woken
 // again at once, forever. Its clients see nothing either: their connects
 // completed in the kernel, and they wait for a reply that never comes.
 //
-// The reserve-descriptor technique (libev and nginx-era servers use it)
-// keeps one spare descriptor open on /dev/null. On EMFILE the server closes
+// The reserve-descriptor technique (libev's manual describes it, in "The
+// special problem of accept()ing when you can't") keeps one spare
+// descriptor open on /dev/null. On EMFILE the server closes
 // the spare, which frees exactly one slot, accepts the waiting connection
 // into it, closes that connection at once (the client sees end of file: a
 // clear refusal instead of a hang), and opens the spare again. The server
