@@ -58,6 +58,7 @@ func (s *secondsFlag) Set(v string) error {
 type pingOptions struct {
 	v4, v6, quiet, numeric, flood, timestamps, outstanding, audible bool
 	count, size, ttl, deadline                                      int
+	countSet, ttlSet                                                bool // -c, -t given (0 is then an error, not "unset")
 	interval, timeout                                               secondsFlag
 	pattern, iface                                                  string
 }
@@ -90,6 +91,10 @@ func pingSetup(fs *flag.FlagSet) func([]string) error {
 			}
 			args = fs.Args()
 		}
+		fs.Visit(func(f *flag.Flag) {
+			o.countSet = o.countSet || f.Name == "c"
+			o.ttlSet = o.ttlSet || f.Name == "t"
+		})
 		if len(hosts) != 1 {
 			if len(hosts) == 0 {
 				return usagef("missing HOST")
@@ -124,12 +129,15 @@ func parsePattern(s string) ([]byte, error) {
 func (o *pingOptions) config(dst netip.Addr) (raw.Config, error) {
 	cfg := raw.Config{Dst: dst, Count: o.count, Flood: o.flood, TTL: o.ttl}
 	switch {
-	case o.count < 0:
+	case o.count < 0 || (o.countSet && o.count == 0):
 		return cfg, usagef("invalid argument: '%d': out of range: 1 <= value <= 9223372036854775807", o.count)
 	case o.size < 0 || o.size > raw.MaxSize:
 		return cfg, usagef("invalid argument: '%d': out of range: 0 <= value <= %d", o.size, raw.MaxSize)
 	case o.ttl < 0 || o.ttl > 255:
 		return cfg, usagef("invalid argument: '%d': out of range: 0 <= value <= 255", o.ttl)
+	case o.ttlSet && o.ttl == 0:
+		// The kernel refuses IP_TTL 0 (ip(7)); iputils reports its EINVAL.
+		return cfg, errors.New("cannot set unicast time-to-live: invalid argument")
 	case o.deadline < 0:
 		return cfg, usagef("invalid argument: '%d': out of range: 0 <= value <= 2147483647", o.deadline)
 	case o.timeout.set && o.timeout.d < time.Millisecond:
