@@ -68,6 +68,11 @@ func (u *UDP) Run(server sys.Addr) (UDPResult, error) {
 			return res, nil
 		}
 		if _, err := sys.Sendto(fd, line, 0, server); err != nil {
+			if sys.Errno(err) == unix.EMSGSIZE {
+				// One line is one datagram, and a datagram has a maximum
+				// size (65507 bytes of UDP data over IPv4): it is not cut.
+				return res, fmt.Errorf("a line of %d bytes%s does not fit in one datagram: %w", len(line), orMore(len(line)), err)
+			}
 			return res, err
 		}
 		res.Sent++
@@ -91,4 +96,13 @@ func (u *UDP) Run(server sys.Addr) (UDPResult, error) {
 			break
 		}
 	}
+}
+
+// orMore says " or more" for a line as long as the input reader hands over
+// at once (64 KiB): the rest of it would have been the next message.
+func orMore(n int) string {
+	if n >= 64<<10 {
+		return " or more"
+	}
+	return ""
 }
