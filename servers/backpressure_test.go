@@ -138,7 +138,7 @@ func TestSlowReaderMemoryIsBounded(t *testing.T) {
 // client that sends nothing is closed, and so is one that sends but never
 // reads its echo (nothing moves either way); a client that talks is not.
 func TestIdleTimeoutClosesSilentAndNonReadingClients(t *testing.T) {
-	const idle = 300 * time.Millisecond
+	const idle = 400 * time.Millisecond
 	cases := append([]modelCase{{name: "iterative", model: "iterative"}}, faultModelCases...)
 	for _, mc := range cases {
 		t.Run(mc.name, func(t *testing.T) {
@@ -150,7 +150,7 @@ func TestIdleTimeoutClosesSilentAndNonReadingClients(t *testing.T) {
 			if err := expectEOF(silent); err != nil {
 				t.Fatalf("silent client: %v", err)
 			}
-			s.Log.waitFor(t, "idle for 300ms")
+			s.Log.waitFor(t, "idle for 400ms")
 
 			slow := s.dialSmallWindow(t)
 			_, done := floodWithoutReading(slow, 64<<20, 30*time.Second)
@@ -161,7 +161,7 @@ func TestIdleTimeoutClosesSilentAndNonReadingClients(t *testing.T) {
 					if err := askLine(c, "tick\n", "You Send:tick\n"); err != nil {
 						t.Fatalf("talking client, message %d: %v", i, err)
 					}
-					time.Sleep(idle / 3)
+					time.Sleep(idle / 4)
 				}
 				c.Close()
 			}
