@@ -1080,3 +1080,36 @@ func relSocketInode(t *testing.T, local, remote *net.TCPAddr) string {
 	t.Fatalf("no socket %s in /proc/net/tcp", want)
 	return ""
 }
+
+// TestPingBesideFloods: netprog ping's statistics while two other pingers
+// flood the same address (netprog ping -f, and iputils ping -f where it is
+// installed): every request answered once, no reply of theirs counted as
+// ours (no duplicates, no errors), the same line iputils would print.
+func TestPingBesideFloods(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("flood ping needs root")
+	}
+	for _, dst := range []string{"127.0.0.1", "::1"} {
+		t.Run(dst, func(t *testing.T) {
+			floods := []*exec.Cmd{exec.Command(netprogBin, "ping", "-f", "-q", "-w", "10", dst)}
+			if path, err := exec.LookPath("ping"); err == nil {
+				floods = append(floods, exec.Command(path, "-f", "-q", "-w", "10", dst))
+			}
+			for _, f := range floods {
+				if err := f.Start(); err != nil {
+					t.Fatal(err)
+				}
+				defer func() { f.Process.Signal(syscall.SIGINT); f.Wait() }()
+			}
+			time.Sleep(100 * time.Millisecond)
+			out, errOut, code := runNetprog(t, "", "ping", "-c", "100", "-i", "0.005", "-q", dst)
+			if code != 0 {
+				t.Fatalf("exit %d: %s\n%s", code, errOut, out)
+			}
+			relRecord(t, "ping-beside-floods", dst, strings.TrimSpace(regexp.MustCompile(`(?m)^\d+ packets transmitted.*$`).FindString(out)))
+			if !regexp.MustCompile(`(?m)^100 packets transmitted, 100 received, 0% packet loss, time \d+ms$`).MatchString(out) {
+				t.Errorf("statistics beside %d flooding pingers:\n%s", len(floods), out)
+			}
+		})
+	}
+}
