@@ -1,17 +1,19 @@
 package sys
 
 import (
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// RecvFD for a forked child (see child.go for the rules): the message
-// header, its one-byte data buffer and its control buffer are globals the
-// parent's runtime set up at start, pointers included, so the child stores
-// only numbers (the two lengths the kernel overwrites) and hands the kernel
-// a pointer to memory it already had. Each child has its own copy of them:
-// fork copies memory.
+// RecvFD for a forked child (see child.go for the rules; the call is the
+// standard library's syscall.RawSyscall, since x/sys's is race-instrumented).
+// The message header, its one-byte data buffer and its control buffer are
+// globals the parent's runtime set up at start, pointers included, so the
+// child stores only numbers (the two lengths the kernel overwrites) and
+// hands the kernel a pointer to memory it already had. Each child has its
+// own copy of them: fork copies memory.
 
 var (
 	childFDByte [1]byte
@@ -47,7 +49,7 @@ func ChildRecvFD(sock int) (int, unix.Errno) {
 	for {
 		childFDMsg.Controllen = childFDCtlLen // the kernel wrote what it used into it
 		childFDMsg.Flags = 0
-		n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(sock), uintptr(unsafe.Pointer(&childFDMsg)),
+		n, _, e := syscall.RawSyscall(unix.SYS_RECVMSG, uintptr(sock), uintptr(unsafe.Pointer(&childFDMsg)),
 			unix.MSG_CMSG_CLOEXEC)
 		if e == unix.EINTR {
 			continue
