@@ -24,9 +24,9 @@ var freeByte = [1]byte{'.'}
 // passfdChild is a worker of UNP's serv05: keep only the channel to the
 // parent, then forever: wait in recvmsg(2) for a connection (one byte with
 // an SCM_RIGHTS control message), serve it to the end, close it, and
-// write one byte back to say it is free. End of file on the channel means
-// the parent closed it (a stop, or the parent died): the worker exits,
-// so a pool never outlives its parent for long.
+// write one byte back to say it is free. End of file on the channel (or
+// ECONNRESET) means the parent closed it (a stop, or the parent died): the
+// worker exits, so a pool never outlives its parent for long.
 //
 //go:nosplit
 //go:norace
@@ -36,7 +36,9 @@ func passfdChild() int {
 	for {
 		fd, e := sys.ChildRecvFD(ch)
 		switch {
-		case e == 0 && fd < 0:
+		case e == 0 && fd < 0, e == unix.ECONNRESET:
+			// The parent closed its end (ECONNRESET: with our last free
+			// byte unread in it): the pool is over.
 			return 0
 		case e == unix.EMFILE || e == unix.EBADMSG:
 			// The connection was lost on the way (no descriptor left
