@@ -144,7 +144,6 @@ var specificBadInputs = map[string][]badInput{
 		{args: []string{"-script", "99999:drop"}, want: `script item "99999:drop": want SEQ:FAULT`},
 		{args: []string{"-script", "1:explode"}, want: `unknown fault "explode"`},
 		{args: []string{"-script", "1:delay=soon"}, want: `script item "1:delay=soon"`},
-		{args: []string{"stray"}, want: `unexpected argument "stray"`},
 	},
 	"bench": {
 		{args: []string{"-conns", "0"}, want: "need at least 1 connection"},
