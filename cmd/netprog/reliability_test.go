@@ -1154,3 +1154,34 @@ func relSysctlMax(t *testing.T, path string) int64 {
 	}
 	return n
 }
+
+// TestPoolBeyondDescriptorLimit: a passfd pool larger than the descriptor
+// limit allows (a socketpair per worker) is a system error: one line,
+// exit 2, and every worker forked so far ended and reaped.
+func TestPoolBeyondDescriptorLimit(t *testing.T) {
+	if _, err := exec.LookPath("prlimit"); err != nil {
+		t.Skip("prlimit(1) (util-linux) is not installed")
+	}
+	if _, ok := servers.Lookup("passfd"); !ok {
+		t.Skip("no passfd model")
+	}
+	cmd := exec.Command("prlimit", "--nofile=40:40", netprogBin, "echo-server", "-model", "passfd", "-workers", "50",
+		"-host", "127.0.0.1", "-port", "0", "-q")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	relRecord(t, "pool-beyond-limit", "passfd", fmt.Sprintf("exit %d, %q after %d workers forked", code, strings.TrimSpace(stderr.String()), len(relForked(stdout.String()))))
+	if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "too many open files") {
+		t.Errorf("exit %d, stderr %q; want exit 2 and one line", code, stderr.String())
+	}
+	forked := relForked(stdout.String())
+	reaped := regexp.MustCompile(`(?m)^Reaped child process: (\d+)`).FindAllString(stdout.String(), -1)
+	if len(reaped) != len(forked) {
+		t.Errorf("%d workers forked, %d reaped:\n%s", len(forked), len(reaped), tail(stdout.String(), 5))
+	}
+	relNoOrphans(t, forked)
+}
