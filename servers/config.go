@@ -37,6 +37,10 @@ type Config struct {
 	// returns a listening socket opened beforehand, without announcing it
 	// (the reuseport model runs one epoll loop per socket it opened).
 	listener func() (int, error)
+	// started, if set, is called by the epoll model once it is set up,
+	// before its first wait: the reuseport model lets no worker accept
+	// until every worker has its descriptors.
+	started func()
 }
 
 // Model is one way of serving: it listens on cfg.Addr, serves until ctx is

@@ -77,6 +77,9 @@ func Epoll(ctx context.Context, cfg Config) (*Stats, error) {
 		return sys.EpollCtl(epfd, unix.EPOLL_CTL_MOD, c.fd, want)
 	}
 	events := make([]unix.EpollEvent, 256)
+	if cfg.started != nil {
+		cfg.started()
+	}
 	for {
 		now := time.Now()
 		// Out of descriptors with no spare: stop watching the listening

@@ -179,7 +179,7 @@ func (l *eventLoop) sweep(now time.Time) {
 // counted as refused. An error is returned only when the server must stop.
 func (l *eventLoop) acceptReady(now time.Time, drain bool, admit func(*eventConn) bool) error {
 	for i := 0; drain || i < acceptBatch; i++ {
-		fd, peer, err := sys.Accept4(l.lfd, unix.SOCK_NONBLOCK)
+		fd, peer, err := spare.Accept4(l.lfd, unix.SOCK_NONBLOCK)
 		switch {
 		case err == nil:
 		case sys.IsTemporary(err):

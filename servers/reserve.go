@@ -36,6 +36,21 @@ type Reserve struct {
 	mu   sync.Mutex
 	fd   int
 	held bool
+
+	// gate keeps the accepts of event loops (Accept4) out of the moment
+	// between closing the spare and accepting into its slot, when loops
+	// run side by side in one process (the reuseport workers): another
+	// loop's accept would take the slot, and the shed would lose the
+	// spare for as long as the process stays full.
+	gate sync.RWMutex
+}
+
+// Accept4 is sys.Accept4 for an event loop: on a nonblocking listening
+// socket, never inside a Shed's window (see gate).
+func (r *Reserve) Accept4(lfd, flags int) (int, sys.Addr, error) {
+	r.gate.RLock()
+	defer r.gate.RUnlock()
+	return sys.Accept4(lfd, flags)
 }
 
 // ErrNoReserve is Shed's error when no spare descriptor is held (it could
@@ -92,6 +107,12 @@ func (r *Reserve) Release() {
 // waiting after all). It returns the peer that was turned away, or
 // ErrNoReserve when there was no spare to free.
 func (r *Reserve) Shed(lfd, flags int) (sys.Addr, error) {
+	if flags&unix.SOCK_NONBLOCK != 0 {
+		// A nonblocking listening socket (see shed): the accept below
+		// cannot wait, so the event loops' accepts may wait for it.
+		r.gate.Lock()
+		defer r.gate.Unlock()
+	}
 	r.mu.Lock()
 	if r.holdLocked() != nil {
 		r.mu.Unlock()
