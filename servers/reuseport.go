@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -65,32 +66,35 @@ func Reuseport(ctx context.Context, cfg Config) (*Stats, error) {
 	if err != nil {
 		return nil, err
 	}
-	what := "SO_REUSEPORT socket"
-	if cfg.Addr.Family == unix.AF_UNIX {
-		what = "descriptor of the one listening socket (no SO_REUSEPORT for unix sockets)"
-	}
-	cfg.announce(bound)
-	cfg.logf("%d workers, each an OS thread with its own epoll and its own %s", n, what)
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pid := sys.Getpid()
 	stats := make([]*Stats, n)
 	errs := make([]error, n)
-	var wg sync.WaitGroup
+	// No worker accepts before every worker has its descriptors (eventfd,
+	// epoll): at the descriptor limit, the first to accept could otherwise
+	// take the slots the last one needs to start.
+	var setup, wg sync.WaitGroup
+	var failed atomic.Bool
+	setup.Add(n)
 	for i := range n {
 		wcfg := cfg
 		wcfg.Ready = nil
 		if cfg.Log != nil {
 			wcfg.Log = &workerLog{w: cfg.Log, prefix: fmt.Sprintf("worker %d: ", i)}
 		}
-		taken := false
+		taken, started := false, false
 		wcfg.listener = func() (int, error) {
 			taken = true // from here on, the loop closes it
 			return fds[i], nil
 		}
+		wcfg.started = func() {
+			started = true
+			setup.Done()
+			setup.Wait()
+		}
 		wg.Go(func() {
-			workerThread(&wcfg, fmt.Sprintf("reuseport-%d", i), pid)
+			defer workerThread(&wcfg, fmt.Sprintf("reuseport-%d", i), pid)()
 			stats[i], errs[i] = Epoll(ctx, wcfg)
 			if !taken {
 				sys.Close(fds[i])
@@ -98,9 +102,30 @@ func Reuseport(ctx context.Context, cfg Config) (*Stats, error) {
 			if errs[i] != nil {
 				cancel() // one worker failing stops the server, as it would a single loop
 			}
+			if !started {
+				failed.Store(true)
+				setup.Done()
+			}
 		})
 	}
+	setup.Wait()
+	if !failed.Load() {
+		what := "SO_REUSEPORT socket"
+		if cfg.Addr.Family == unix.AF_UNIX {
+			what = "descriptor of the one listening socket (no SO_REUSEPORT for unix sockets)"
+		}
+		cfg.announce(bound)
+		cfg.logf("%d workers, each an OS thread with its own epoll and its own %s", n, what)
+	}
 	wg.Wait()
+	if failed.Load() {
+		// A worker could not start: nothing was served.
+		for i, err := range errs {
+			if err != nil {
+				return nil, fmt.Errorf("worker %d: %w", i, err)
+			}
+		}
+	}
 
 	st := &Stats{PerWorker: make([]int64, n)}
 	for i, s := range stats {
@@ -154,19 +179,21 @@ func reuseportListeners(cfg *Config, n int) ([]int, sys.Addr, error) {
 	return fds, bound, nil
 }
 
-// workerThread wires the calling goroutine to its OS thread for good (the
-// thread ends with the worker) and names the thread. The process's first
-// thread is left unnamed, as in the thread model: naming it would rename
-// the process, and Go never lets it end, so it goes back to the runtime.
-func workerThread(cfg *Config, name string, pid int) {
+// workerThread wires the calling goroutine to its OS thread and names the
+// thread. It returns what to do when the worker ends: nothing for a thread
+// of its own, which ends with the worker (a goroutine that exits locked
+// takes its thread along); the process's first thread stays locked to the
+// worker but unnamed (naming it would rename the process in ps) and is
+// handed back at the end, since Go never lets it end.
+func workerThread(cfg *Config, name string, pid int) (end func()) {
 	runtime.LockOSThread()
 	if sys.Gettid() == pid {
-		runtime.UnlockOSThread()
-		return
+		return runtime.UnlockOSThread
 	}
 	if err := sys.SetThreadName(name); err != nil {
 		cfg.logf("Naming thread %s: %v", name, err)
 	}
+	return func() {}
 }
 
 // workerLog starts each of a worker's log lines with its number. Each
