@@ -89,12 +89,6 @@ func (s *connSet) remove(fd int) {
 	s.mu.Unlock()
 }
 
-func (s *connSet) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.fds)
-}
-
 func (s *connSet) shutdownAll() {
 	s.mu.Lock()
 	for fd := range s.fds {

@@ -92,7 +92,7 @@ var specificBadInputs = map[string][]badInput{
 		{args: []string{"-model", "nosuch"}, want: `unknown model "nosuch" (models: `},
 		{args: []string{"-idle-timeout", "-1s"}, want: "-idle-timeout"},
 		{args: []string{"-idle-timeout", "soon"}, want: `invalid value "soon" for flag -idle-timeout`},
-		{args: []string{"-workers", "-1"}, want: "-workers take values >= 0"},
+		{args: []string{"-workers", "-1"}, want: "-workers -1: want a value >= 0"},
 		{args: []string{"-max-children", "-1"}, want: "-max-children"},
 		{args: []string{"-max-threads", "0"}, want: "-max-threads >= 1"},
 		{args: []string{"-backlog", "-1"}, want: "-backlog"},

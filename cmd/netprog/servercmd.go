@@ -67,8 +67,20 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 		if !ok {
 			return usagef("unknown model %q (models: %s)", *model, strings.Join(servers.Models(), ", "))
 		}
-		if *backlog < 0 || *idle < 0 || *maxChildren < 0 || *workers < 0 || *maxThreads < 1 {
-			return usagef("-backlog, -idle-timeout, -max-children and -workers take values >= 0, -max-threads >= 1")
+		for _, f := range []struct {
+			name string
+			bad  bool
+			want string
+		}{
+			{"backlog", *backlog < 0, ">= 0"},
+			{"idle-timeout", *idle < 0, ">= 0"},
+			{"max-children", *maxChildren < 0, ">= 0"},
+			{"workers", *workers < 0, ">= 0"},
+			{"max-threads", *maxThreads < 1, ">= 1"},
+		} {
+			if f.bad {
+				return usagef("-%s %s: want a value %s", f.name, fs.Lookup(f.name).Value, f.want)
+			}
 		}
 		addr, err := af.resolve()
 		if err != nil {
