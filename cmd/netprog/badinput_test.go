@@ -94,7 +94,7 @@ var specificBadInputs = map[string][]badInput{
 		{args: []string{"-idle-timeout", "soon"}, want: `invalid value "soon" for flag -idle-timeout`},
 		{args: []string{"-workers", "-1"}, want: "-workers -1: want a value >= 0"},
 		{args: []string{"-max-children", "-1"}, want: "-max-children"},
-		{args: []string{"-max-threads", "0"}, want: "-max-threads >= 1"},
+		{args: []string{"-max-threads", "0"}, want: "-max-threads 0: want a value >= 1"},
 		{args: []string{"-backlog", "-1"}, want: "-backlog"},
 	},
 	"chat-server":  {{args: []string{"-backlog", "-1"}, want: "-backlog takes a value >= 0"}},
