@@ -19,7 +19,7 @@ if [[ ! -x $BIN ]]; then
 fi
 BIN=$(realpath "$BIN")
 
-TOURS=(greet echo models udp chat hostname ports errors fork zombie ping)
+TOURS=(greet echo models udp chat hostname ports errors fork zombie thread nonblock ping)
 [[ $# -gt 0 ]] && TOURS=("$@")
 
 WORK=$(mktemp -d)
@@ -195,6 +195,18 @@ tour_zombie() {
 	has zombie-demo || return 0
 	title "zombie: an ended child stays (state Z) until wait4 reaps it"
 	client zombie "" zombie-demo -sleep 300ms -reap
+}
+
+tour_thread() {
+	has thread-demo || return 0
+	title "threads: one address space; the counter the thread changes, main sees"
+	client thread "" thread-demo -sleep 200ms
+}
+
+tour_nonblock() {
+	has nonblock-demo || return 0
+	title "nonblocking: a blocking recv waits, a nonblocking one says EAGAIN, poll waits"
+	client nonblock "" nonblock-demo -delay 300ms -rcvtimeo 150ms
 }
 
 tour_ping() {
