@@ -59,18 +59,29 @@ func (e *Echo) Run(server sys.Addr) error {
 		}
 		line = append(line[:len(line):len(line)], '\n')
 		if _, err := sys.Send(fd, line, 0); err != nil {
-			return err
+			return closedOr(server, err)
 		}
 		if servers.IsQuit(line) {
 			return nil
 		}
 		reply, err := replies.Next()
-		if err == io.EOF {
-			return fmt.Errorf("%s: %w", server, ErrPeerClosed)
+		if err != nil {
+			return closedOr(server, err)
 		}
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.Out, "%s%s\n", e.ReplyPrefix, servers.Printable(reply))
 	}
+}
+
+// closedOr names a connection the server closed as such. A server that
+// closed its socket answers the data we send afterwards with a reset (RST),
+// so the next read may fail with ECONNRESET rather than see end of file,
+// and a send with EPIPE: all three mean the server is gone.
+func closedOr(server sys.Addr, err error) error {
+	if err == io.EOF || sys.IsPeerGone(err) {
+		return fmt.Errorf("%s: %w", server, ErrPeerClosed)
+	}
+	return err
 }
