@@ -149,13 +149,26 @@ func tvSec(tv unix.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/
 // would free the number for reuse under it). The returned func releases the
 // watcher.
 func stopOnCancel(ctx context.Context, lfd int) (release func()) {
-	done := make(chan struct{})
+	return onCancel(ctx, func() { sys.Shutdown(lfd, unix.SHUT_RD) })
+}
+
+// onCancel runs f once when ctx ends, on a goroutine of its own. The
+// returned release ends the watch and waits for that goroutine: once it
+// returns, f is not running and never will, so the caller may close the
+// descriptors f would have touched without f reaching a number the kernel
+// has since given to someone else.
+func onCancel(ctx context.Context, f func()) (release func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		select {
 		case <-ctx.Done():
-			sys.Shutdown(lfd, unix.SHUT_RD)
+			f()
 		case <-done:
 		}
 	}()
-	return func() { close(done) }
+	return func() {
+		close(done)
+		<-exited
+	}
 }

@@ -68,17 +68,23 @@ func converse(cfg *Config, st *Stats, fd int, peer sys.Addr) {
 // stop can wake every thread blocked in read: shutdown(2) does, close(2) does
 // not.
 type connSet struct {
-	mu  sync.Mutex
-	fds map[int]struct{}
+	mu   sync.Mutex
+	fds  map[int]struct{}
+	done bool // stopped: a socket added now is shut down at once
 }
 
+// add puts fd in the set. After a stop it shuts fd down at once: a client
+// accepted just as the stop came must not be left blocked in read.
 func (s *connSet) add(fd int) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.fds == nil {
 		s.fds = map[int]struct{}{}
 	}
 	s.fds[fd] = struct{}{}
-	s.mu.Unlock()
+	if s.done {
+		sys.Shutdown(fd, unix.SHUT_RDWR)
+	}
 }
 
 // remove must be called before the descriptor is closed, so a stop never
@@ -89,24 +95,18 @@ func (s *connSet) remove(fd int) {
 	s.mu.Unlock()
 }
 
+// shutdownAll shuts down every connection in the set, and any added later.
 func (s *connSet) shutdownAll() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done = true
 	for fd := range s.fds {
 		sys.Shutdown(fd, unix.SHUT_RDWR)
 	}
-	s.mu.Unlock()
 }
 
 // watch shuts down every connection in the set when ctx ends; the returned
 // func releases the watcher.
 func (s *connSet) watch(ctx context.Context) (release func()) {
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			s.shutdownAll()
-		case <-done:
-		}
-	}()
-	return func() { close(done) }
+	return onCancel(ctx, s.shutdownAll)
 }

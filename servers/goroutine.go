@@ -242,15 +242,7 @@ func (s *goroutineConns) remove(c *socket.Conn) {
 // watch shuts every client down when ctx ends; the returned func releases
 // the watcher.
 func (s *goroutineConns) watch(ctx context.Context) (release func()) {
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			s.shutdownAll()
-		case <-done:
-		}
-	}()
-	return func() { close(done) }
+	return onCancel(ctx, s.shutdownAll)
 }
 
 // shutdownAll shuts down every client, and any added later.

@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 
-	"golang.org/x/sys/unix"
 
 	"netprog/sys"
 )
@@ -87,12 +86,7 @@ func Thread(ctx context.Context, cfg Config) (*Stats, error) {
 			}
 			continue
 		}
-		conns.add(fd)
-		if ctx.Err() != nil {
-			// The stop may have shut the others down before this one was
-			// in the set.
-			sys.Shutdown(fd, unix.SHUT_RDWR)
-		}
+		conns.add(fd) // after a stop, add shuts it down at once
 		name := fmt.Sprintf("client-%d", n)
 		n++
 		wg.Add(1)
