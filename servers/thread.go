@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 
-
 	"netprog/sys"
 )
 
