@@ -124,9 +124,8 @@ func (c *Config) announce(bound sys.Addr) {
 // and CPU time (user and system) of the server and of its reaped children
 // from getrusage(2), the figures UNP's servers print on SIGINT.
 func (s *Stats) Summary(w io.Writer) {
-	var self, kids unix.Rusage
-	unix.Getrusage(unix.RUSAGE_SELF, &self)
-	unix.Getrusage(unix.RUSAGE_CHILDREN, &kids)
+	self, _ := sys.Getrusage(unix.RUSAGE_SELF)
+	kids, _ := sys.Getrusage(unix.RUSAGE_CHILDREN)
 	fmt.Fprintf(w, "served %d connections, echoed %d bytes", s.Conns.Load(), s.Bytes.Load())
 	if r := s.Refused.Load(); r > 0 {
 		fmt.Fprintf(w, ", refused %d", r)

@@ -57,19 +57,16 @@ func SendtoBuf(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
 		ptr = unsafe.Pointer(&p[0])
 	}
 	var n int
-	var err error
-	for {
+	err := restart(func() error {
 		r, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(ptr), uintptr(len(p)),
 			uintptr(flags), uintptr(unsafe.Pointer(&to.raw)), uintptr(to.len))
-		if e == unix.EINTR {
-			continue
+		if e != 0 {
+			n = 0
+			return e
 		}
 		n = int(r)
-		if e != 0 {
-			n, err = 0, e
-		}
-		break
-	}
+		return nil
+	})
 	if Tracing() {
 		trace("sendto", itoa(fd)+", "+fmtData(p)+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", "+fmtSockaddr(to.Addr), n, err)
 	}
@@ -105,18 +102,15 @@ func RecvmsgBuf(fd int, m *Msg, flags int) error {
 		m.hdr.Control = &m.Control[0]
 		m.hdr.SetControllen(len(m.Control))
 	}
-	var err error
-	for {
+	err := restart(func() error {
 		r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&m.hdr)), uintptr(flags))
-		if e == unix.EINTR {
-			continue
+		if e != 0 {
+			m.N, m.ControlN, m.Flags = 0, 0, 0
+			return e
 		}
 		m.N, m.ControlN, m.Flags = int(r), int(m.hdr.Controllen), int(m.hdr.Flags)
-		if e != 0 {
-			m.N, m.ControlN, m.Flags, err = 0, 0, 0, e
-		}
-		break
-	}
+		return nil
+	})
 	if Tracing() {
 		data, name := "\"\"", "NULL"
 		if err == nil {
