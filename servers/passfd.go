@@ -2,6 +2,7 @@ package servers
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -53,6 +54,9 @@ func Passfd(ctx context.Context, cfg Config) (*Stats, error) {
 	if workers < 1 {
 		workers = 4
 	}
+	if err := checkPoolFits(workers); err != nil {
+		return nil, err
+	}
 	serializeLog(&cfg)
 	// The listening socket (nonblocking), the eventfd that ends the wait
 	// on stop, and the spare descriptor for shedding: as an event loop's.
@@ -89,6 +93,30 @@ func Passfd(ctx context.Context, cfg Config) (*Stats, error) {
 		}
 	}
 	return l.st, p.run()
+}
+
+// passfdFixedFDs is what the parent holds besides its channels: standard
+// input, output and error, the listening socket, the eventfd, the epoll
+// instance, the spare, the runtime's own poller and eventfd, and a
+// connection on its way to a child.
+const passfdFixedFDs = 10
+
+// checkPoolFits refuses, before anything is announced or forked, a pool
+// the descriptor limit cannot hold: the parent keeps one end of a
+// socketpair per child, and twice the pool's worth while dead children
+// await their replacements. Finding out half way, with workers already
+// forked, is what "nothing half-done" forbids.
+func checkPoolFits(workers int) error {
+	lim, err := sys.Getrlimit(unix.RLIMIT_NOFILE)
+	if err != nil {
+		return err
+	}
+	need := uint64(passfdFixedFDs + 2*workers)
+	if lim.Cur < need {
+		return fmt.Errorf("passfd: %d workers need about %d descriptors (a channel each, twice over while dead ones are replaced), RLIMIT_NOFILE is %d: %w",
+			workers, need, lim.Cur, unix.EMFILE)
+	}
+	return nil
 }
 
 // pool is the parent's view of its children.

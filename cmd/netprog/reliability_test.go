@@ -1158,8 +1158,8 @@ func relSysctlMax(t *testing.T, path string) int64 {
 }
 
 // TestPoolBeyondDescriptorLimit: a passfd pool larger than the descriptor
-// limit allows (a socketpair per worker) is a system error: one line,
-// exit 2, and every worker forked so far ended and reaped.
+// limit allows (a socketpair per worker) is a system error found before
+// anything is done: one line, exit 2, nothing announced, no worker forked.
 func TestPoolBeyondDescriptorLimit(t *testing.T) {
 	if _, err := exec.LookPath("prlimit"); err != nil {
 		t.Skip("prlimit(1) (util-linux) is not installed")
@@ -1180,10 +1180,7 @@ func TestPoolBeyondDescriptorLimit(t *testing.T) {
 	if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "too many open files") {
 		t.Errorf("exit %d, stderr %q; want exit 2 and one line", code, stderr.String())
 	}
-	forked := relForked(stdout.String())
-	reaped := regexp.MustCompile(`(?m)^Reaped child process: (\d+)`).FindAllString(stdout.String(), -1)
-	if len(reaped) != len(forked) {
-		t.Errorf("%d workers forked, %d reaped:\n%s", len(forked), len(reaped), tail(stdout.String(), 5))
+	if strings.Contains(stdout.String(), "listening on") || len(relForked(stdout.String())) > 0 {
+		t.Errorf("the server announced itself or forked before failing:\n%s", tail(stdout.String(), 5))
 	}
-	relNoOrphans(t, forked)
 }

@@ -1,0 +1,20 @@
+package sys
+
+import (
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Getrlimit wraps getrlimit(2) (prlimit64 on Linux): the soft (Cur) and
+// hard (Max) limits of a resource, such as RLIMIT_NOFILE, the number of
+// descriptors the process may have open.
+func Getrlimit(resource int) (unix.Rlimit, error) {
+	var r unix.Rlimit
+	err := unix.Getrlimit(resource, &r)
+	if Tracing() {
+		trace("getrlimit", strconv.Itoa(resource)+", {rlim_cur="+strconv.FormatUint(r.Cur, 10)+
+			", rlim_max="+strconv.FormatUint(r.Max, 10)+"}", 0, err)
+	}
+	return r, syscallErr("getrlimit", err)
+}
