@@ -27,6 +27,9 @@ type command struct {
 	// setup declares the command's flags and returns what runs it with the
 	// arguments left after them.
 	setup func(fs *flag.FlagSet) func(args []string) error
+	// getopt: the command mimics a classic tool whose users type
+	// getopt-style clusters ("ping -c3 -qn"): see getoptArgs.
+	getopt bool
 }
 
 var commands = map[string]*command{}
@@ -74,7 +77,11 @@ func run(args []string) int {
 	fs.SetOutput(io.Discard)
 	trace := fs.Bool("trace", false, "print each system call, strace-style, on stderr")
 	runner := c.setup(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	rest := args[1:]
+	if c.getopt {
+		rest = getoptArgs(fs, rest)
+	}
+	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(os.Stdout, c, fs)
 			return 0

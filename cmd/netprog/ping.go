@@ -27,7 +27,7 @@ func init() {
 		args:    "HOST",
 		watch: "strace -e trace=network,poll ./netprog ping -c 3 127.0.0.1\n" +
 			"(socket(SOCK_RAW), ICMP_FILTER, SO_ATTACH_FILTER, SO_TIMESTAMPNS; then sendto, poll, recvmsg per request)",
-		setup: pingSetup,
+		setup: pingSetup, getopt: true,
 	})
 }
 
@@ -86,7 +86,7 @@ func pingSetup(fs *flag.FlagSet) func([]string) error {
 		var hosts []string
 		for len(args) > 0 {
 			hosts = append(hosts, args[0])
-			if err := fs.Parse(args[1:]); err != nil {
+			if err := fs.Parse(getoptArgs(fs, args[1:])); err != nil {
 				return usagef("%v", err)
 			}
 			args = fs.Args()

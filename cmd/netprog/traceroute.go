@@ -21,6 +21,7 @@ func init() {
 		args:    "HOST",
 		watch:   "strace -e trace=setsockopt,sendto,recvmsg,poll ./netprog traceroute 127.0.0.1\n(setsockopt IP_TTL before each hop)",
 		setup:   tracerouteSetup,
+		getopt:  true,
 	})
 }
 
@@ -37,7 +38,7 @@ func tracerouteSetup(fs *flag.FlagSet) func([]string) error {
 		var hosts []string
 		for len(args) > 0 { // flags may follow HOST too
 			hosts = append(hosts, args[0])
-			if err := fs.Parse(args[1:]); err != nil {
+			if err := fs.Parse(getoptArgs(fs, args[1:])); err != nil {
 				return usagef("%v", err)
 			}
 			args = fs.Args()
