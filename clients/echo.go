@@ -62,6 +62,7 @@ func (e *Echo) Run(server sys.Addr) error {
 			return closedOr(server, err)
 		}
 		if servers.IsQuit(line) {
+			drain(fd)
 			return nil
 		}
 		reply, err := replies.Next()
@@ -84,4 +85,24 @@ func closedOr(server sys.Addr, err error) error {
 		return fmt.Errorf("%s: %w", server, ErrPeerClosed)
 	}
 	return err
+}
+
+// drain ends a conversation politely after q: shutdown(SHUT_WR) sends our
+// FIN, then we read (and drop) whatever the server still sends until its
+// end of file, for at most ReplyQuiet. Closing at once instead would make a
+// pure-echo server's echo of "q" meet a closed socket, and the kernel would
+// answer it with a reset: the server would log "connection reset by peer"
+// for a client that did nothing wrong.
+func drain(fd int) {
+	if sys.Shutdown(fd, unix.SHUT_WR) != nil {
+		return
+	}
+	sys.SetRecvTimeout(fd, ReplyQuiet)
+	var buf [512]byte
+	for {
+		n, err := sys.Read(fd, buf[:])
+		if n == 0 || err != nil {
+			return
+		}
+	}
 }

@@ -1,6 +1,8 @@
 // Package servers holds the course's echo service served by every classic
 // design, one file per model: iterative, fork, prefork, thread, select, poll,
-// epoll and goroutine. All speak the same protocol (protocol.go) and take the
+// epoll and goroutine (the course's and UNP's), then uring, reuseport and
+// passfd (where today's servers begin). goroutine.go compares Go's
+// netpoller with the epoll model. All speak the same protocol (protocol.go) and take the
 // same Config, so the only thing that changes from file to file is how the
 // server waits for work, which is the lesson.
 //

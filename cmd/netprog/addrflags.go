@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
 
 	"netprog/sys"
 )
@@ -10,17 +9,21 @@ import (
 // addrFlags are the address flags every server and client shares: -host and
 // -port (the course's defaults), or -addr host:port / unix:/path; -4 or -6.
 type addrFlags struct {
-	host   string
-	port   int
-	addr   string
-	v4, v6 bool
+	host    string
+	port    int
+	addr    string
+	addrSet bool // -addr given, even as ""
+	v4, v6  bool
 }
 
 func newAddrFlags(fs *flag.FlagSet, defaultPort int) *addrFlags {
 	a := &addrFlags{}
 	fs.StringVar(&a.host, "host", "localhost", "host name or address (\"\" or 0.0.0.0: every address)")
 	fs.IntVar(&a.port, "port", defaultPort, "port (0: the kernel picks an ephemeral one)")
-	fs.StringVar(&a.addr, "addr", "", "full address instead of -host/-port: host:port, [ipv6]:port or unix:/path")
+	fs.Func("addr", "full address instead of -host/-port: host:port, [ipv6]:port or unix:/path", func(v string) error {
+		a.addr, a.addrSet = v, true
+		return nil
+	})
 	fs.BoolVar(&a.v4, "4", false, "use IPv4")
 	fs.BoolVar(&a.v6, "6", false, "use IPv6 (localhost means ::1)")
 	return a
@@ -45,6 +48,9 @@ func (a *addrFlags) resolve() (sys.Addr, error) {
 		return sys.Addr{}, err
 	}
 	s := a.addr
+	if a.addrSet && s == "" {
+		return sys.Addr{}, usagef("-addr: empty address (want host:port, [ipv6]:port or unix:/path)")
+	}
 	if s == "" {
 		if a.port < 0 || a.port > 65535 {
 			return sys.Addr{}, usagef("port %d out of range 0-65535", a.port)
@@ -77,5 +83,3 @@ func noArgs(args []string) error {
 	}
 	return nil
 }
-
-var _ = fmt.Sprint

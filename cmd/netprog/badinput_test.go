@@ -57,6 +57,7 @@ func commonBadInputs(c *command) []badInput {
 			badInput{args: []string{"-addr", "127.0.0.1:99999"}, want: "port 99999 out of range 0-65535"},
 			badInput{args: []string{"-addr", "localhost:echo"}, want: `port "echo" is not a number`},
 			badInput{args: []string{"-addr", "[::1"}, want: "want host:port, [ipv6]:port or unix:/path"},
+			badInput{args: []string{"-addr", ""}, want: "-addr: empty address"},
 			badInput{args: []string{"-addr", longUnixPath}, want: "unix socket path is 115 bytes, sun_path holds 107"},
 		)
 	}
@@ -94,7 +95,8 @@ var specificBadInputs = map[string][]badInput{
 		{args: []string{"-idle-timeout", "soon"}, want: `invalid value "soon" for flag -idle-timeout`},
 		{args: []string{"-workers", "-1"}, want: "-workers -1: want a value >= 0"},
 		{args: []string{"-max-children", "-1"}, want: "-max-children"},
-		{args: []string{"-max-threads", "0"}, want: "-max-threads 0: want a value >= 1"},
+		{args: []string{"-max-threads", "0"}, want: "-max-threads 0: want a value from 1 to 9000"},
+		{args: []string{"-max-threads", "20000"}, want: "-max-threads 20000: want a value from 1 to 9000"},
 		{args: []string{"-backlog", "-1"}, want: "-backlog"},
 	},
 	"chat-server":  {{args: []string{"-backlog", "-1"}, want: "-backlog takes a value >= 0"}},

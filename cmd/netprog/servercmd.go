@@ -76,7 +76,9 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 			{"idle-timeout", *idle < 0, ">= 0"},
 			{"max-children", *maxChildren < 0, ">= 0"},
 			{"workers", *workers < 0, ">= 0"},
-			{"max-threads", *maxThreads < 1, ">= 1"},
+			// Go aborts the whole process past 10,000 OS threads
+			// (runtime/debug.SetMaxThreads); keep clear of it.
+			{"max-threads", *maxThreads < 1 || *maxThreads > 9000, "from 1 to 9000"},
 		} {
 			if f.bad {
 				return usagef("-%s %s: want a value %s", f.name, fs.Lookup(f.name).Value, f.want)
