@@ -504,18 +504,12 @@ func (s *uringServer) accepted(c sys.CQE) {
 //
 // Without a spare it stops accepting for acceptBackoff.
 func (s *uringServer) shed(err error) {
-	peer, serr := spare.Shed(s.lfd, unix.SOCK_NONBLOCK)
-	switch {
-	case serr == nil:
-		s.st.Refused.Add(1)
-		s.cfg.logf("Out of descriptors (%v): refused the connection from %s", sys.Errno(err), peer)
-	case errors.Is(serr, ErrNoReserve):
-		s.cfg.logf("Out of descriptors (%v) and no spare to shed with: not accepting for %v", sys.Errno(err), acceptBackoff)
+	if shed(s.cfg, s.st, s.lfd, unix.SOCK_NONBLOCK, err) == shedNoSpare {
 		s.pause()
 		return
 	}
-	// EAGAIN: nobody was waiting after all; anything else is the accept's
-	// own (a connection aborted in the queue).
+	// Shed, or nobody was waiting after all (shedEmpty), or the accept's
+	// own failure (a connection aborted in the queue): wait for the next.
 	if s.acceptArmed {
 		s.cancel(userData(kindAccept, 0, 0))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 
 	"netprog/sys"
@@ -59,21 +60,20 @@ func (a *addrFlags) resolve() (sys.Addr, error) {
 	}
 	addr, err := sys.ResolveAddr(s, fam)
 	if err != nil {
-		var ae *sys.AddrError
-		if asAddrError(err, &ae) {
-			return sys.Addr{}, usagef("%v", err)
-		}
-		return sys.Addr{}, err
+		return sys.Addr{}, usageIfAddrError(err)
 	}
 	return addr, nil
 }
 
-func asAddrError(err error, target **sys.AddrError) bool {
-	e, ok := err.(*sys.AddrError)
-	if ok {
-		*target = e
+// usageIfAddrError turns a malformed address (sys.AddrError) into a usage
+// error, exit 2 with a pointer to -h; other errors (an unresolvable name, a
+// resolver failure) pass unchanged.
+func usageIfAddrError(err error) error {
+	var ae *sys.AddrError
+	if errors.As(err, &ae) {
+		return usagef("%v", err)
 	}
-	return ok
+	return err
 }
 
 // noArgs rejects stray arguments after the flags.

@@ -49,10 +49,7 @@ func setupBench(fs *flag.FlagSet) func([]string) error {
 				return ferr
 			}
 			addr, err = sys.ResolveAddr(args[0], fam)
-			var ae *sys.AddrError
-			if asAddrError(err, &ae) {
-				return usagef("%v", err)
-			}
+			err = usageIfAddrError(err)
 		} else {
 			addr, err = af.resolve()
 		}

@@ -302,11 +302,7 @@ func runPing(o *pingOptions, host string) error {
 	}
 	dst, err := sys.ResolveHost(host, family)
 	if err != nil {
-		var ae *sys.AddrError
-		if errors.As(err, &ae) {
-			return usagef("%v", err)
-		}
-		return err
+		return usageIfAddrError(err)
 	}
 	cfg, err := o.config(dst)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -64,11 +63,7 @@ func tracerouteSetup(fs *flag.FlagSet) func([]string) error {
 		host := hosts[0]
 		dst, err := sys.ResolveHost(host, family)
 		if err != nil {
-			var ae *sys.AddrError
-			if errors.As(err, &ae) {
-				return usagef("%v", err)
-			}
-			return err
+			return usageIfAddrError(err)
 		}
 		_, literal := netip.ParseAddr(host)
 		names := map[netip.Addr]string{}
