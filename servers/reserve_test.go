@@ -189,14 +189,20 @@ func TestOutOfDescriptors(t *testing.T) {
 				case strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "reset"):
 					shed++
 				default:
-					t.Fatalf("client %d: %v", i, err)
+					t.Fatalf("client %d: %v\nserver output:\n%s", i, err, h.out)
 				}
 				c.Close()
 			}
 			if shed == 0 {
 				t.Fatalf("no connection was shed at a descriptor limit of %d\n%s", limit, h.out)
 			}
-			if !strings.Contains(h.out.String(), "Out of descriptors (EMFILE): refused the connection from") {
+			// The shed client sees its end of file before the server's log
+			// line reaches us through the pipe: wait for the line.
+			const saidShed = "Out of descriptors (EMFILE): refused the connection from"
+			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(h.out.String(), saidShed) && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if !strings.Contains(h.out.String(), saidShed) {
 				t.Errorf("the server did not say it shed connections:\n%s", h.out)
 			}
 
