@@ -182,19 +182,44 @@ func (s *server) waitStopped(t *testing.T) int {
 
 var reapedRE = regexp.MustCompile(`(?m)^Reaped child process: (\d+)`)
 
-// TestForkServerNoZombiesNoFdLeak: 500 conversations in three rounds; after
-// each, the server has no child left (running or zombie), and its
-// descriptors do not grow from the second round to the third (the first
-// warms the runtime up: Go keeps idle threads, and the spare descriptor is
-// opened at the first accept). On SIGINT it exits 0 and its summary counts
-// all 500, each reaped child logged once.
+// TestForkServerNoZombiesNoFdLeak: 500 conversations in three rounds, for
+// fork and prefork, with the plain binary and with a -race build of it
+// (the child code must stay out of the race runtime); after each round the
+// server has no zombie (fork: no child at all; prefork: its workers, alive),
+// and its descriptors do not grow from the second round to the third (the
+// first warms the runtime up: Go keeps idle threads, and the spare
+// descriptor is opened at the first accept). On SIGINT it exits 0 and its
+// summary counts all 500; with fork, each reaped child is logged once.
 func TestForkServerNoZombiesNoFdLeak(t *testing.T) {
-	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
+	bins := map[string]string{"plain": netprogBin}
+	if !testing.Short() {
+		bins["race"] = raceBinary(t)
+	}
+	for _, build := range []string{"plain", "race"} {
+		bin, ok := bins[build]
+		if !ok {
+			continue
+		}
+		for _, model := range []string{"fork", "prefork"} {
+			t.Run(build+"/"+model, func(t *testing.T) {
+				noZombiesNoFdLeak(t, bin, model)
+			})
+		}
+	}
+}
+
+func noZombiesNoFdLeak(t *testing.T, bin, model string) {
+	s := startServerCmd(t, exec.Command(bin, "fork-server", "-model", model, "-workers", "4",
+		"-host", "127.0.0.1", "-port", "0", "-q"))
 	pid := s.cmd.Process.Pid
+	alive := 0
+	if model == "prefork" {
+		alive = 4
+	}
 	var fds []int
 	for _, n := range []int{100, 200, 200} {
 		conversations(t, s.Addr, "you send:", n, 16)
-		waitChildren(t, pid, 0)
+		waitChildren(t, pid, alive)
 		fds = append(fds, fdCount(t, pid))
 	}
 	if fds[2] > fds[1] {
@@ -205,10 +230,14 @@ func TestForkServerNoZombiesNoFdLeak(t *testing.T) {
 		t.Fatalf("exit status %d after SIGINT; stderr: %s", code, s.Err)
 	}
 	out := s.Out.String()
-	for _, want := range []string{"served 500 connections", "reaped 500 children"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("summary lacks %q:\n%s", want, tail(out, 5))
-		}
+	if !strings.Contains(out, "served 500 connections") {
+		t.Errorf("summary lacks %q:\n%s", "served 500 connections", tail(out, 5))
+	}
+	if model != "fork" {
+		return
+	}
+	if !strings.Contains(out, "reaped 500 children") {
+		t.Errorf("summary lacks %q:\n%s", "reaped 500 children", tail(out, 5))
 	}
 	pids := map[string]bool{}
 	for _, m := range reapedRE.FindAllStringSubmatch(out, -1) {
@@ -220,6 +249,27 @@ func TestForkServerNoZombiesNoFdLeak(t *testing.T) {
 	if len(pids) != 500 {
 		t.Errorf("%d distinct 'Reaped child process' lines, want 500", len(pids))
 	}
+}
+
+var (
+	raceBinOnce sync.Once
+	raceBin     string
+	raceBinErr  error
+)
+
+// raceBinary builds netprog with -race once per test run, beside netprogBin.
+func raceBinary(t *testing.T) string {
+	t.Helper()
+	raceBinOnce.Do(func() {
+		raceBin = filepath.Join(filepath.Dir(netprogBin), "netprog-race")
+		if out, err := exec.Command("go", "build", "-race", "-o", raceBin, ".").CombinedOutput(); err != nil {
+			raceBinErr = fmt.Errorf("go build -race: %v\n%s", err, out)
+		}
+	})
+	if raceBinErr != nil {
+		t.Fatal(raceBinErr)
+	}
+	return raceBin
 }
 
 // tail is the last n lines of s.
@@ -605,12 +655,7 @@ func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
 	if testing.Short() {
 		t.Log("-short: not building the -race variant")
 	} else {
-		race := filepath.Join(t.TempDir(), "netprog-race")
-		build := exec.Command("go", "build", "-race", "-o", race, ".")
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build -race: %v\n%s", err, out)
-		}
-		bins = append(bins, race)
+		bins = append(bins, raceBinary(t))
 	}
 	roots := `^(?:main\.(?:forkDemoChild|zombieChild)|netprog/servers\.(?:forkChild|preforkChild)|netprog/sys\.rawFork)$`
 	for _, bin := range bins {
