@@ -71,7 +71,12 @@ var uringTryAll = uringFeatures{deferTaskrun: true, bufRing: true, multishotAcce
 const (
 	uringEntries = 1024  // submission slots: more than one batch of completions asks for
 	uringCQ      = 16384 // completion slots: multishot requests post many each
-	uringBufs    = 1024  // provided buffers of bufSize bytes (16 MiB), for every client
+	// uringBufs provided buffers of uringBufSize bytes (16 MiB), shared by
+	// every client. Many small buffers rather than few large ones: between
+	// two io_uring_enter every busy client may hold one, and a ring that
+	// runs dry ends each multishot recv with ENOBUFS, to be armed again.
+	uringBufs    = 4096
+	uringBufSize = 4096
 	uringBgid    = 1     // the buffer group
 	uringBatch   = 512   // completions handled between two io_uring_enter
 	// uringStopGrace bounds how long a stop waits for cancelled requests
@@ -272,7 +277,7 @@ func (s *uringServer) registerBufRing() {
 		s.feat.multishotRecv = false
 		return
 	}
-	bufs, err := s.ring.RegisterBufRing(uringBufs, bufSize, uringBgid)
+	bufs, err := s.ring.RegisterBufRing(uringBufs, uringBufSize, uringBgid)
 	if err != nil {
 		s.cfg.logf("io_uring: no provided-buffer ring (%v): each client gets its own %d-byte buffer and one recv per arrival", sys.Errno(err), bufSize)
 		s.feat.bufRing, s.feat.multishotRecv = false, false
@@ -288,9 +293,9 @@ func (s *uringServer) describe() string {
 	}
 	switch {
 	case s.feat.multishotRecv:
-		d += fmt.Sprintf("; recv: multishot into %d shared buffers of %d bytes", uringBufs, bufSize)
+		d += fmt.Sprintf("; recv: multishot into %d shared buffers of %d bytes", uringBufs, uringBufSize)
 	case s.feat.bufRing:
-		d += fmt.Sprintf("; recv: one per arrival into %d shared buffers of %d bytes", uringBufs, bufSize)
+		d += fmt.Sprintf("; recv: one per arrival into %d shared buffers of %d bytes", uringBufs, uringBufSize)
 	default:
 		d += fmt.Sprintf("; recv: one per arrival into a %d-byte buffer per client", bufSize)
 	}

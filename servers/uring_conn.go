@@ -134,7 +134,7 @@ func (s *uringServer) armRecv(c *uringConn) {
 	e := s.sqe()
 	ud := c.userData(kindRecv)
 	if s.bufs != nil {
-		e.PrepRecvSelect(c.fd, s.bufs.Bgid, bufSize, s.feat.multishotRecv, ud)
+		e.PrepRecvSelect(c.fd, s.bufs.Bgid, uringBufSize, s.feat.multishotRecv, ud)
 		c.recvMulti = s.feat.multishotRecv
 	} else {
 		if c.buf == nil {
