@@ -356,7 +356,7 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 		mark += fmt.Sprintf(" %d errors", r.ErrorCount())
 	}
 	fmt.Fprintf(h.log, "[%3d/%d] %-30s %-10s %9.0f req/s  p99 %9s  cpu %7.2f ms/1k  client %3.0f%%%s\n",
-		h.done, h.total, c.Load, c.Model, r.RequestsPerSec, fmtUs(r.Latency.P99), smp.ServerCPUmsPer1k, 100*r.ClientCPUShare, mark)
+		h.done, h.total, c.Load, c.Model, r.RequestsPerSec, clients.FormatLatency(r.Latency.P99), smp.ServerCPUmsPer1k, 100*r.ClientCPUShare, mark)
 }
 
 // summarize takes the median of each measure over the repeats.
@@ -452,15 +452,4 @@ func describeMachine() machine {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	return m
-}
-
-// fmtUs renders microseconds for people.
-func fmtUs(us float64) string {
-	switch {
-	case us < 1000:
-		return fmt.Sprintf("%.0fµs", us)
-	case us < 1e6:
-		return fmt.Sprintf("%.2fms", us/1e3)
-	}
-	return fmt.Sprintf("%.2fs", us/1e6)
 }

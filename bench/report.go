@@ -101,7 +101,7 @@ func markdown(r *results) string {
 			if c.Median == nil {
 				return "?"
 			}
-			return fmtUs(c.Median.P99us)
+			return clients.FormatLatency(c.Median.P99us)
 		})
 	matrix("Server CPU per 1000 requests (ms)", "User+system time of the server and its children, per 1000 requests (connect: per 1000 connections). Lower is cheaper.",
 		func(c *cell) string {
@@ -160,7 +160,7 @@ func markdown(r *results) string {
 				mix = syscallMix(c.Syscalls)
 			}
 			fmt.Fprintf(&b, "| %s | %.0f%s | %s | %s | %s | %s | %.1f | %s | %s | %.0f%% | %.2f | %s |\n",
-				model, md.RequestsPerSec, flags(c), fmtUs(md.P50us), fmtUs(md.P99us), fmtUs(md.P999us), fmtUs(md.MaxUs),
+				model, md.RequestsPerSec, flags(c), clients.FormatLatency(md.P50us), clients.FormatLatency(md.P99us), clients.FormatLatency(md.P999us), clients.FormatLatency(md.MaxUs),
 				md.ServerCPUmsPer1k, sc, mix, 100*md.ClientCPUShare, md.ClientSyscalls, problems(c))
 		}
 		b.WriteString("\n")

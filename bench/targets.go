@@ -115,7 +115,7 @@ func evaluateTargets(r *results) []target {
 
 func fmtNum(v float64, unit string) string {
 	if unit == "µs" {
-		return fmtUs(v)
+		return clients.FormatLatency(v)
 	}
 	return fmt.Sprintf("%.0f%s", v, unit)
 }

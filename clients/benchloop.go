@@ -325,8 +325,9 @@ func us(d time.Duration) float64 { return float64(d) / 1e3 }
 
 func timeNs(ns int64) time.Duration { return time.Duration(ns) }
 
-// fmtLatency renders microseconds the way people read them: 85µs, 1.25ms, 2.1s.
-func fmtLatency(usec float64) string {
+// FormatLatency renders microseconds as the reports print latencies:
+// 850µs, 1.62ms, 2.00s.
+func FormatLatency(usec float64) string {
 	switch {
 	case usec < 1000:
 		return fmt.Sprintf("%.0fµs", usec)
@@ -350,7 +351,7 @@ func (g *generator) showProgress(now int64) {
 			rate = float64(g.requests) / el
 		}
 		line = fmt.Sprintf("%5.1fs  %d requests  %.0f/s  p99 %s  errors %d",
-			el, g.requests, rate, fmtLatency(us(g.hist.Quantile(0.99))), g.errCount())
+			el, g.requests, rate, FormatLatency(us(g.hist.Quantile(0.99))), g.errCount())
 	}
 	fmt.Fprintf(g.cfg.Progress, "\r\033[K%s", line)
 	g.progressShown = true

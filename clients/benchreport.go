@@ -27,7 +27,7 @@ func (r *BenchReport) WriteText(w io.Writer) {
 	if r.Requests > 0 {
 		l := r.Latency
 		fmt.Fprintf(w, "latency    p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
-			fmtLatency(l.P50), fmtLatency(l.P90), fmtLatency(l.P99), fmtLatency(l.P999), fmtLatency(l.Max))
+			FormatLatency(l.P50), FormatLatency(l.P90), FormatLatency(l.P99), FormatLatency(l.P999), FormatLatency(l.Max))
 	}
 	if r.Starved > 0 {
 		fmt.Fprintf(w, "starved    %d of %d %s finished no request (the server left them waiting)\n", r.Starved, r.Conns, what)

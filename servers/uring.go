@@ -77,8 +77,8 @@ const (
 	// runs dry ends each multishot recv with ENOBUFS, to be armed again.
 	uringBufs    = 4096
 	uringBufSize = 4096
-	uringBgid    = 1     // the buffer group
-	uringBatch   = 512   // completions handled between two io_uring_enter
+	uringBgid    = 1   // the buffer group
+	uringBatch   = 512 // completions handled between two io_uring_enter
 	// uringStopGrace bounds how long a stop waits for cancelled requests
 	// to complete before it closes the ring anyway.
 	uringStopGrace = 5 * time.Second

@@ -57,7 +57,7 @@ func setupChat(fs *flag.FlagSet, server bool) func([]string) error {
 
 // interruptible is the servers' stop: a context that SIGINT or SIGTERM
 // cancels, so the server can close its sockets and say what it did. SIGHUP
-// is ignored, as serve does for the echo servers.
+// is ignored. serve uses it for the echo servers too.
 func interruptible() (context.Context, context.CancelFunc) {
 	signal.Ignore(syscall.SIGHUP)
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

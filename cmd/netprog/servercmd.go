@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -109,8 +105,7 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 // SIGHUP is ignored, so a server started from a terminal outlives it when
 // run with nohup-like intent; stop it with Ctrl-C or kill.
 func serve(m servers.Model, cfg servers.Config) error {
-	signal.Ignore(syscall.SIGHUP)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	start := time.Now()
 	st, err := m(ctx, cfg)
