@@ -77,9 +77,22 @@ func Goroutine(ctx context.Context, cfg Config) (*Stats, error) {
 	for {
 		var fd int
 		var peer sys.Addr
+		var shedWhy shedResult
 		err := ln.ReadFunc(ctx, "accept4", func(lfd int) error {
 			var err error
 			fd, peer, err = sys.Accept4(lfd, unix.SOCK_NONBLOCK)
+			if outOfDescriptors(err) {
+				// The shed happens here, inside ReadFunc, and not after it
+				// returns: ReadFunc starts by clearing the netpoller's
+				// "readable" note (internal/poll's prepareRead), so a
+				// connection arriving between a shed outside it and the next
+				// ReadFunc would be forgotten, and the server would sleep
+				// with a client waiting. Returning EAGAIN from here parks
+				// without that reset.
+				if shedWhy = shed(&cfg, st, lfd, unix.SOCK_NONBLOCK, err); shedWhy == shedEmpty {
+					return unix.EAGAIN
+				}
+			}
 			return rawErrno(err)
 		})
 		switch {
@@ -89,11 +102,8 @@ func Goroutine(ctx context.Context, cfg Config) (*Stats, error) {
 		case sys.IsAcceptRetry(err):
 			continue
 		case outOfDescriptors(err):
-			switch shed(&cfg, st, lfd, unix.SOCK_NONBLOCK, err) {
-			case shedNoSpare:
+			if shedWhy == shedNoSpare {
 				pause(ctx, acceptBackoff)
-			case shedEmpty:
-				waitReadable(ctx, ln)
 			}
 			continue
 		case outOfMemory(err):
@@ -178,21 +188,6 @@ func serveGoroutine(cfg *Config, st *Stats, c *socket.Conn, peer sys.Addr) {
 			return
 		}
 	}
-}
-
-// waitReadable parks until the netpoller says c is readable. Out of
-// descriptors, accept fails with EMFILE whether or not a connection waits,
-// so it never returns the EAGAIN on which ReadFunc would park: asking once
-// for EAGAIN does.
-func waitReadable(ctx context.Context, c *socket.Conn) {
-	asked := false
-	c.ReadFunc(ctx, "poll", func(int) error {
-		if !asked {
-			asked = true
-			return unix.EAGAIN
-		}
-		return nil
-	})
 }
 
 // rawErrno turns an error from package sys back into the bare errno the
