@@ -238,7 +238,7 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 // Per-run costs besides the measured window, from runs on 2 cores:
 // connecting, warm-up, closing and settling; perf attaching and detaching.
 const (
-	runOverhead   = 300 * time.Millisecond
+	runOverhead   = 300*time.Millisecond + settleQuiet
 	countOverhead = 600 * time.Millisecond
 )
 

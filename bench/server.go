@@ -148,14 +148,30 @@ func (s *server) stop() error {
 
 // settle waits, after a cell, until the server is back to at most kids
 // live child processes (a forking server's children exit and are reaped
-// once their connections close), so that the next cell does not pay for
-// this one's clean-up. It gives up after 3s.
+// once their connections close) and has stopped using the CPU (the thread
+// model's threads, a thousand at the largest load, wake to their end of
+// file and exit after the clients are gone), so that the next cell, another
+// model's, does not pay for this one's clean-up. It gives up after 3s.
 func (s *server) settle(kids int) {
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) && len(descendants(s.pid())) > kids {
 		time.Sleep(5 * time.Millisecond)
 	}
+	// Quiet: at most one clock tick (10 ms) of CPU in settleQuiet, that is
+	// a fifth of a core or less.
+	last := treeCPU(s.pid())
+	for time.Now().Before(deadline) {
+		time.Sleep(settleQuiet)
+		now := treeCPU(s.pid())
+		if now-last <= 10*time.Millisecond {
+			return
+		}
+		last = now
+	}
 }
+
+// settleQuiet is how long a server must stay (nearly) idle after a cell.
+const settleQuiet = 50 * time.Millisecond
 
 func lastLines(b []byte, n int) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")

@@ -2,6 +2,7 @@ package sys
 
 import (
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -51,11 +52,22 @@ type IoCqringOffsets struct {
 	UserAddr                                                        uint64
 }
 
+// GeteventsArg is struct io_uring_getevents_arg: with IORING_ENTER_EXT_ARG,
+// io_uring_enter's last two arguments are a pointer to one and its size,
+// instead of a signal mask and its size.
+type GeteventsArg struct {
+	Sigmask     uint64 // a sigset_t to wait under, or 0
+	SigmaskSz   uint32
+	MinWaitUsec uint32 // batch wait (IORING_FEAT_MIN_TIMEOUT), see Ring.SubmitAndWaitBatch
+	Ts          uint64 // a *KernelTimespec bounding the whole wait, or 0: no bound
+}
+
 // The kernel checks the size of what it is given; a wrong layout here would
 // be a silent disaster, so it is checked at compile time.
 var (
 	_ [120]byte = [unsafe.Sizeof(IoUringParams{})]byte{}
 	_ [64]byte  = [unsafe.Sizeof(SQE{})]byte{}
+	_ [24]byte  = [unsafe.Sizeof(GeteventsArg{})]byte{}
 	_ [16]byte  = [unsafe.Sizeof(CQE{})]byte{}
 )
 
@@ -73,10 +85,11 @@ const (
 
 // Features the kernel reports in IoUringParams.Features.
 const (
-	IORING_FEAT_SINGLE_MMAP = 1 << 0 // SQ and CQ rings share one mapping (5.4)
-	IORING_FEAT_NODROP      = 1 << 1 // a full CQ never loses a completion (5.5)
-	IORING_FEAT_FAST_POLL   = 1 << 5 // sockets are polled internally, no worker thread (5.7)
-	IORING_FEAT_EXT_ARG     = 1 << 8
+	IORING_FEAT_SINGLE_MMAP = 1 << 0  // SQ and CQ rings share one mapping (5.4)
+	IORING_FEAT_NODROP      = 1 << 1  // a full CQ never loses a completion (5.5)
+	IORING_FEAT_FAST_POLL   = 1 << 5  // sockets are polled internally, no worker thread (5.7)
+	IORING_FEAT_EXT_ARG     = 1 << 8  // io_uring_enter takes a GeteventsArg (5.11)
+	IORING_FEAT_MIN_TIMEOUT = 1 << 15 // GeteventsArg.MinWaitUsec is honoured (6.12)
 )
 
 // io_uring_enter(2) flags.
@@ -158,9 +171,22 @@ func IoUringSetup(entries uint32, p *IoUringParams) (int, error) {
 // A wait interrupted by a signal fails with EINTR having taken nothing, so
 // it is restarted with the same arguments.
 func IoUringEnter(fd int, toSubmit, minComplete, flags uint32) (int, error) {
+	return IoUringEnterArg(fd, toSubmit, minComplete, flags, nil)
+}
+
+// IoUringEnterArg is IoUringEnter with an io_uring_getevents_arg (arg not
+// nil adds IORING_ENTER_EXT_ARG to flags): a timeout for the wait, or a
+// batch wait. A wait that times out fails with ETIME unless entries were
+// submitted, in which case it returns their count like any other.
+func IoUringEnterArg(fd int, toSubmit, minComplete, flags uint32, arg *GeteventsArg) (int, error) {
+	var argp, argsz uintptr
+	if arg != nil {
+		flags |= IORING_ENTER_EXT_ARG
+		argp, argsz = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
+	}
 	var n int
 	err := restart(func() error {
-		r, _, e := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), 0, 0)
+		r, _, e := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
 		if e != 0 {
 			n = -1
 			return e
@@ -169,8 +195,15 @@ func IoUringEnter(fd int, toSubmit, minComplete, flags uint32) (int, error) {
 		return nil
 	})
 	if Tracing() {
+		a := "NULL, 0"
+		if arg != nil {
+			a = "{sigmask=NULL, min_wait_usec=" + itoa(int(arg.MinWaitUsec)) + ", ts=NULL}, " + itoa(int(argsz))
+			if arg.Ts != 0 {
+				a = strings.Replace(a, "ts=NULL", "ts=...", 1)
+			}
+		}
 		trace("io_uring_enter", itoa(fd)+", "+itoa(int(toSubmit))+", "+itoa(int(minComplete))+", "+
-			flagNames(int(flags), enterFlagNames)+", NULL, 0", n, err)
+			flagNames(int(flags), enterFlagNames)+", "+a, n, err)
 	}
 	return n, syscallErr("io_uring_enter", err)
 }

@@ -237,3 +237,56 @@ func TestMultishotAcceptNonblocking(t *testing.T) {
 		Close(int(c.Res))
 	}
 }
+
+// TestSubmitAndWaitBatch: a batch wait returns once the batch is complete,
+// and also when fewer completions come (after the minimum wait), with no
+// error: the caller handles what there is.
+func TestSubmitAndWaitBatch(t *testing.T) {
+	tests := []struct {
+		name        string
+		nops, batch uint32
+	}{
+		{"batch complete", 4, 4},
+		{"fewer than the batch", 1, 8},
+		{"no batch asked", 2, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTestRing(t, 16)
+			if r.Params.Features&IORING_FEAT_MIN_TIMEOUT == 0 && tt.batch > 1 {
+				t.Log("no IORING_FEAT_MIN_TIMEOUT here: SubmitAndWaitBatch is SubmitAndWait(1)")
+			}
+			for i := range tt.nops {
+				r.SQE().PrepNop(uint64(i))
+			}
+			n, err := r.SubmitAndWaitBatch(tt.batch, 200*time.Microsecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != int(tt.nops) {
+				t.Errorf("submitted %d, want %d", n, tt.nops)
+			}
+			// NOPs complete at submission, so every one is there.
+			if got := r.Ready(); got != tt.nops {
+				t.Errorf("%d completions ready, want %d", got, tt.nops)
+			}
+			// Nothing submitted, one pending timer: the wait ends with the
+			// timer's completion though the batch asked for more.
+			var c [16]CQE
+			r.Reap(c[:])
+			ts := KernelTimespec{Nsec: int64(time.Millisecond)}
+			r.SQE().PrepTimeout(&ts, 99)
+			if _, err := r.Submit(); err != nil {
+				t.Fatal(err)
+			}
+			for r.Ready() == 0 {
+				if _, err := r.SubmitAndWaitBatch(tt.batch, 200*time.Microsecond); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := r.Reap(c[:]); got != 1 || c[0].UserData != 99 {
+				t.Errorf("reaped %d completions (%+v), want the timer's", got, c[0])
+			}
+		})
+	}
+}
