@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -326,4 +328,48 @@ func TestBenchReportText(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
 	}
+}
+
+// TestBenchProgress: a run longer than a second redraws one line in place
+// (carriage return, erase line) with the elapsed time, the requests, the
+// rate and the p99 so far, about four times a second, and erases it at the
+// end so the report starts on a clean line.
+func TestBenchProgress(t *testing.T) {
+	tcp := testServer(t, "tcp", "127.0.0.1:0", echo)
+	var progress strings.Builder
+	r, err := Bench(context.Background(), BenchConfig{
+		Addr: tcp, Workload: WorkloadEcho, Conns: 2, Size: 64,
+		Duration: 1600 * time.Millisecond, Warmup: 2 * time.Second, Stall: 10 * time.Second,
+		Progress: &progress,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const redraw = "\r\033[K"
+	out := progress.String()
+	if !strings.HasSuffix(out, redraw) {
+		t.Errorf("the display is not erased at the end: %q", tail(out, 80))
+	}
+	lines := strings.Split(strings.TrimSuffix(strings.TrimPrefix(out, redraw), redraw), redraw)
+	if len(lines) < 1 {
+		t.Fatalf("no progress line in a %v run: %q", 1600*time.Millisecond, out)
+	}
+	line := regexp.MustCompile(`^ *\d+\.\ds  (\d+) requests  \d+/s  p99 \S+  errors 0$`)
+	for _, l := range lines {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("progress line %q: want elapsed, requests, rate, p99, errors", l)
+			continue
+		}
+		if n, _ := strconv.ParseInt(m[1], 10, 64); n > r.Requests {
+			t.Errorf("progress shows %d requests, the run made %d in all", n, r.Requests)
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }

@@ -179,23 +179,8 @@ func (l *eventLoop) sweep(now time.Time) {
 // counted as refused. An error is returned only when the server must stop.
 func (l *eventLoop) acceptReady(now time.Time, drain bool, admit func(*eventConn) bool) error {
 	for i := 0; drain || i < acceptBatch; i++ {
-		fd, peer, err := spare.Accept4(l.lfd, unix.SOCK_NONBLOCK)
-		switch {
-		case err == nil:
-		case sys.IsTemporary(err):
-			return nil
-		case sys.IsAcceptRetry(err):
-			continue
-		case outOfDescriptors(err):
-			if !l.shed(now, err) {
-				return nil
-			}
-			continue
-		case outOfMemory(err):
-			l.cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
-			l.pausedUntil = now.Add(acceptBackoff)
-			return nil
-		default:
+		fd, peer, err := l.acceptNext(now, unix.SOCK_NONBLOCK)
+		if fd < 0 {
 			return err
 		}
 		c := &eventConn{fd: fd, peer: peer, last: now}
@@ -213,6 +198,39 @@ func (l *eventLoop) acceptReady(now time.Time, drain bool, admit func(*eventConn
 		l.cfg.logf("Got the connection from: %s", peer)
 	}
 	return nil
+}
+
+// acceptNext accepts one connection from the nonblocking listening socket
+// with accept4 flags, by the event loops' one policy for accept's failures:
+// a connection that died in the queue (ECONNABORTED, and the errors Linux
+// passes on from it, see sys.IsAcceptRetry) is skipped; out of descriptors,
+// the waiting connection is shed (reserve.go); out of kernel memory,
+// accepting pauses for acceptBackoff. It returns fd -1 when there is
+// nothing more to accept for now, with an error only when the server must
+// stop.
+func (l *eventLoop) acceptNext(now time.Time, flags int) (int, sys.Addr, error) {
+	for {
+		fd, peer, err := spare.Accept4(l.lfd, flags)
+		switch {
+		case err == nil:
+			return fd, peer, nil
+		case sys.IsTemporary(err):
+			return -1, sys.Addr{}, nil
+		case sys.IsAcceptRetry(err):
+			continue
+		case outOfDescriptors(err):
+			if l.shed(now, err) {
+				continue
+			}
+			return -1, sys.Addr{}, nil
+		case outOfMemory(err):
+			l.cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
+			l.pausedUntil = now.Add(acceptBackoff)
+			return -1, sys.Addr{}, nil
+		default:
+			return -1, sys.Addr{}, err
+		}
+	}
 }
 
 // shed turns away one connection with the spare descriptor (reserve.go)

@@ -81,7 +81,7 @@ func Passfd(ctx context.Context, cfg Config) (*Stats, error) {
 	if err != nil {
 		return l.st, err
 	}
-	p := &pool{cfg: &cfg, l: l, kids: kids, epfd: epfd, size: workers,
+	p := &pool{cfg: &cfg, l: l, kids: kids, epfd: epfd, size: workers, brake: forkBrake{size: workers},
 		byChannel: map[int]*poolChild{}, listening: true}
 	defer func() {
 		kids.stop()
@@ -131,10 +131,7 @@ type pool struct {
 	idle      []*poolChild       // free children, the most recently freed last
 	listening bool               // EPOLLIN registered for the listening socket
 
-	// The replacement brake: deaths counted per second.
-	windowStart time.Time
-	deaths      int
-	brakeUntil  time.Time
+	brake forkBrake
 }
 
 // poolChild is one child and the parent's end of its channel.
@@ -204,8 +201,8 @@ func (p *pool) timeout(now time.Time) time.Duration {
 	if now.Before(p.l.pausedUntil) {
 		d = p.l.pausedUntil.Sub(now)
 	}
-	if len(p.byChannel) < p.size && now.Before(p.brakeUntil) {
-		if b := p.brakeUntil.Sub(now); d < 0 || b < d {
+	if len(p.byChannel) < p.size && p.brake.on(now) {
+		if b := p.brake.until.Sub(now); d < 0 || b < d {
 			d = b
 		}
 	}
@@ -218,23 +215,8 @@ func (p *pool) dispatch(now time.Time) error {
 	for i := 0; i < acceptBatch && len(p.idle) > 0; i++ {
 		// Flags 0: the connection must be blocking for the child, whatever
 		// the listening socket is (accept4 does not inherit O_NONBLOCK).
-		fd, peer, err := sys.Accept4(p.l.lfd, 0)
-		switch {
-		case err == nil:
-		case sys.IsTemporary(err):
-			return nil
-		case sys.IsAcceptRetry(err):
-			continue
-		case outOfDescriptors(err):
-			if !p.l.shed(now, err) {
-				return nil
-			}
-			continue
-		case outOfMemory(err):
-			p.cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
-			p.l.pausedUntil = now.Add(acceptBackoff)
-			return nil
-		default:
+		fd, peer, err := p.l.acceptNext(now, 0)
+		if fd < 0 {
 			return err
 		}
 		p.handOver(fd, peer, now)
@@ -302,23 +284,14 @@ func (p *pool) retire(c *poolChild, err error, now time.Time) {
 		why = err.Error()
 	}
 	p.cfg.logf("Worker %d left the pool: %s", c.pid, why)
-	if now.Sub(p.windowStart) > time.Second {
-		p.windowStart, p.deaths = now, 0
-	}
-	if p.deaths++; p.deaths > p.size && !now.Before(p.brakeUntil) {
-		p.cfg.logf("Workers are dying fast (%d in %v): waiting 1s before forking again",
-			p.deaths, now.Sub(p.windowStart).Round(time.Millisecond))
-		p.brakeUntil = now.Add(time.Second)
-		p.windowStart, p.deaths = p.brakeUntil, 0
-	}
+	p.brake.died(p.cfg, now)
 }
 
 // refill forks children until the pool is full, unless the brake is on.
 func (p *pool) refill(now time.Time) {
-	for len(p.byChannel) < p.size && !now.Before(p.brakeUntil) {
+	for len(p.byChannel) < p.size && !p.brake.on(now) {
 		if err := p.spawn(); err != nil {
-			p.cfg.logf("Cannot fork a worker: %v: trying again in 1s", err)
-			p.brakeUntil = now.Add(time.Second)
+			p.brake.forkFailed(p.cfg, now, err)
 		}
 	}
 }

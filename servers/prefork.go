@@ -56,46 +56,31 @@ func Prefork(ctx context.Context, cfg Config) (*Stats, error) {
 		childArgs.idle = unix.NsecToTimeval(cfg.IdleTimeout.Nanoseconds())
 		setChildProto(cfg.Proto)
 	}
-	// The crash-loop brake: at most `workers` deaths per second.
-	var (
-		windowStart = time.Now()
-		windowBase  int64
-		resume      *time.Timer
-		resumeC     <-chan time.Time
-	)
-	defer func() {
-		if resume != nil {
-			resume.Stop()
-		}
-	}()
+	brake := forkBrake{size: workers}
+	reaped := st.Children.Load()
 	for {
-		for resumeC == nil && ctx.Err() == nil && kids.count() < workers {
+		now := time.Now()
+		for !brake.on(now) && ctx.Err() == nil && kids.count() < workers {
 			pid, err := kids.spawn(preforkChild, args)
 			if err != nil {
-				cfg.logf("Cannot fork a worker: %v: trying again in 1s", err)
-				resume = time.NewTimer(time.Second)
-				resumeC = resume.C
+				brake.forkFailed(&cfg, now, err)
 				break
 			}
 			cfg.logf("Forked worker process: %d", pid)
+		}
+		var resume <-chan time.Time
+		if brake.on(now) {
+			resume = time.After(brake.until.Sub(now))
 		}
 		select {
 		case <-ctx.Done():
 			return st, nil
 		case <-kids.reaped:
-			now, dead := time.Now(), st.Children.Load()
-			if now.Sub(windowStart) > time.Second {
-				windowStart, windowBase = now, dead
+			// One wake-up may stand for several children reaped.
+			for ; reaped < st.Children.Load(); reaped++ {
+				brake.died(&cfg, time.Now())
 			}
-			if dead-windowBase > int64(workers) && resumeC == nil {
-				cfg.logf("Workers are dying fast (%d in %v): waiting 1s before forking again",
-					dead-windowBase, now.Sub(windowStart).Round(time.Millisecond))
-				resume = time.NewTimer(time.Second)
-				resumeC = resume.C
-				windowStart, windowBase = now.Add(time.Second), dead
-			}
-		case <-resumeC:
-			resumeC = nil
+		case <-resume:
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/netip"
 	"errors"
 	"flag"
 
@@ -30,16 +31,34 @@ func newAddrFlags(fs *flag.FlagSet, defaultPort int) *addrFlags {
 	return a
 }
 
-func (a *addrFlags) family() (int, error) {
+func (a *addrFlags) family() (int, error) { return ipFamily(a.v4, a.v6) }
+
+// ipFamily is the address family the -4 and -6 flags ask for.
+func ipFamily(v4, v6 bool) (int, error) {
 	switch {
-	case a.v4 && a.v6:
+	case v4 && v6:
 		return 0, usagef("-4 and -6 exclude each other")
-	case a.v4:
+	case v4:
 		return sys.IPv4, nil
-	case a.v6:
+	case v6:
 		return sys.IPv6, nil
 	}
 	return sys.AnyFamily, nil
+}
+
+// hostNames caches reverse lookups for the programs that print
+// "name (address)" (ping, traceroute): each address is looked up once, as
+// iputils does, and not again for every reply from it.
+type hostNames map[netip.Addr]string
+
+// lookup is ip's name from the system resolver, or "" if it has none.
+func (n hostNames) lookup(ip netip.Addr) string {
+	name, ok := n[ip]
+	if !ok {
+		name = sys.LookupAddr(ip)
+		n[ip] = name
+	}
+	return name
 }
 
 // resolve turns the flags into one address; bad ones are usage errors.

@@ -179,7 +179,7 @@ type pingPrinter struct {
 	w       *bufio.Writer
 	numeric bool
 	v6      bool
-	names   map[netip.Addr]string
+	names   hostNames
 }
 
 // addr is iputils' pr_addr: "name (address)", or the address alone with -n
@@ -188,15 +188,10 @@ func (pp *pingPrinter) addr(ip netip.Addr) string {
 	if pp.numeric {
 		return ip.String()
 	}
-	if s, ok := pp.names[ip]; ok {
-		return s
+	if name := pp.names.lookup(ip); name != "" {
+		return name + " (" + ip.String() + ")"
 	}
-	s := ip.String()
-	if name := sys.LookupAddr(ip); name != "" {
-		s = name + " (" + s + ")"
-	}
-	pp.names[ip] = s
-	return s
+	return ip.String()
 }
 
 func (pp *pingPrinter) stamp() {
@@ -292,14 +287,9 @@ func (pp *pingPrinter) icmpError(e *raw.ICMPError) {
 
 func runPing(o *pingOptions, host string) error {
 	if o.v4 && o.v6 {
-		return usagef("only one -4 or -6 option may be specified")
+		return usagef("only one -4 or -6 option may be specified") // iputils' words
 	}
-	family := sys.AnyFamily
-	if o.v4 {
-		family = sys.IPv4
-	} else if o.v6 {
-		family = sys.IPv6
-	}
+	family, _ := ipFamily(o.v4, o.v6)
 	dst, err := sys.ResolveHost(host, family)
 	if err != nil {
 		return usageIfAddrError(err)
@@ -310,7 +300,7 @@ func runPing(o *pingOptions, host string) error {
 	}
 	_, literal := netip.ParseAddr(host)
 	pp := &pingPrinter{o: o, w: bufio.NewWriterSize(stdout, 64<<10), v6: dst.Is6(),
-		numeric: o.numeric || o.flood || literal == nil, names: map[netip.Addr]string{}}
+		numeric: o.numeric || o.flood || literal == nil, names: hostNames{}}
 	cfg.OnSend = func(int) { pp.flood(".") }
 	cfg.OnSendError = func(seq int, err error) {
 		if o.quiet {

@@ -54,34 +54,24 @@ func tracerouteSetup(fs *flag.FlagSet) func([]string) error {
 		case *probes < 1 || *probes > 10:
 			return usagef("-q %d: want 1-10", *probes)
 		}
-		family := sys.AnyFamily
-		if *v4 {
-			family = sys.IPv4
-		} else if *v6 {
-			family = sys.IPv6
-		}
+		family, _ := ipFamily(*v4, *v6) // both: refused above
 		host := hosts[0]
 		dst, err := sys.ResolveHost(host, family)
 		if err != nil {
 			return usageIfAddrError(err)
 		}
 		_, literal := netip.ParseAddr(host)
-		names := map[netip.Addr]string{}
+		names := hostNames{}
 		name := func(ip netip.Addr) string {
 			if *numeric || literal == nil {
 				return ip.String()
 			}
-			if s, ok := names[ip]; ok {
-				return s
+			// traceroute prints "address (address)" for a hop with no name.
+			n := names.lookup(ip)
+			if n == "" {
+				n = ip.String()
 			}
-			s := ip.String()
-			if n := sys.LookupAddr(ip); n != "" {
-				s = n + " (" + s + ")"
-			} else {
-				s = s + " (" + s + ")"
-			}
-			names[ip] = s
-			return s
+			return n + " (" + ip.String() + ")"
 		}
 		w := bufio.NewWriter(stdout)
 		var last netip.Addr
