@@ -8,76 +8,36 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"netprog/servers"
-	"netprog/sys"
 )
 
 // The fork and prefork models run here in the test process: each child is a
 // real fork of the test binary (under -race too), running the nosplit loop
 // of forkchild.go. The clients use package net, an independent peer.
 
-// forkLog collects a server's log while the test reads it.
-type forkLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *forkLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *forkLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// forkServer is a fork or prefork model running in a goroutine.
+// forkServer is a fork, prefork or passfd model running in a goroutine
+// of the test, whose stop also checks that the children are gone.
 type forkServer struct {
-	addr   sys.Addr
-	log    *forkLog
-	cancel context.CancelFunc
-	done   chan struct{}
-	st     *servers.Stats
-	err    error
+	*modelServer
 }
 
 func startForkServer(t *testing.T, model string, cfg servers.Config) *forkServer {
 	t.Helper()
 	m, ok := servers.Lookup(model)
 	if !ok {
-		t.Fatalf("model %q not registered", model)
+		t.Fatalf("model %q is not registered", model)
 	}
-	s := &forkServer{log: &forkLog{}, done: make(chan struct{})}
-	cfg.Log = s.log
-	cfg.Stdin = -1
-	ready := make(chan sys.Addr, 1)
-	cfg.Ready = func(a sys.Addr) { ready <- a }
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	go func() {
-		defer close(s.done)
-		s.st, s.err = m(ctx, cfg)
-	}()
+	s := &forkServer{startServing(t, model, m, cfg)}
+	s.stopWithin = 20 * time.Second // SIGTERM to every child, and their reaping
+	// Runs before the modelServer's own cleanup, which then finds it stopped.
 	t.Cleanup(func() { s.stop(t) })
-	select {
-	case s.addr = <-ready:
-	case <-s.done:
-		t.Fatalf("%s returned before listening: %v", model, s.err)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s did not listen in 10s", model)
-	}
 	return s
 }
 
@@ -85,35 +45,21 @@ func startForkServer(t *testing.T, model string, cfg servers.Config) *forkServer
 // forked is gone: reaped, not a zombie of this process.
 func (s *forkServer) stop(t *testing.T) *servers.Stats {
 	t.Helper()
-	s.cancel()
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("server did not stop in 20s:\n%s", s.log)
-	}
-	if s.err != nil {
-		t.Fatalf("server: %v", s.err)
-	}
-	for _, pid := range forkedPids(s.log.String()) {
+	st := s.modelServer.stop(t)
+	for _, pid := range forkedPids(s.Log.String()) {
 		if ppid, state, err := procStat(pid); err == nil && ppid == os.Getpid() {
 			t.Errorf("child %d still a child of the test process after stop (state %c)", pid, state)
 		}
 	}
-	return s.st
+	return st
 }
 
+// dial connects with package net, with a deadline of 30s on the
+// conversation.
 func (s *forkServer) dial(t *testing.T) net.Conn {
 	t.Helper()
-	network, address := "tcp", s.addr.String()
-	if s.addr.Path != "" {
-		network, address = "unix", s.addr.Path
-	}
-	c, err := net.DialTimeout(network, address, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := s.mustDial(t)
 	c.SetDeadline(time.Now().Add(30 * time.Second))
-	t.Cleanup(func() { c.Close() })
 	return c
 }
 
@@ -157,38 +103,6 @@ func openFds(t *testing.T, pid int) []int {
 	return fds
 }
 
-var forkFamilies = []struct {
-	name string
-	addr func(t *testing.T) string
-}{
-	{"tcp4", func(t *testing.T) string { return "127.0.0.1:0" }},
-	{"tcp6", func(t *testing.T) string {
-		ln, err := net.Listen("tcp6", "[::1]:0")
-		if err != nil {
-			t.Skipf("no IPv6 loopback: %v", err)
-		}
-		ln.Close()
-		return "[::1]:0"
-	}},
-	{"unix", func(t *testing.T) string {
-		dir, err := os.MkdirTemp("", "npf")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		return "unix:" + filepath.Join(dir, "s")
-	}},
-}
-
-func resolve(t *testing.T, s string) sys.Addr {
-	t.Helper()
-	a, err := sys.ResolveAddr(s, sys.AnyFamily)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 // readN reads exactly n bytes.
 func readN(t *testing.T, c net.Conn, n int) string {
 	t.Helper()
@@ -209,40 +123,48 @@ func wantEOF(t *testing.T, c net.Conn) {
 	}
 }
 
+// framedConversation has the message rule checked on c, a client of a
+// server with the prefix "you send:" and q: pipelined lines, a message
+// without newline, a quit after a line in the same write (the line is
+// answered, what follows the quit is not), CRLF. The server then closes the
+// connection, having echoed framedConversationBytes.
+func framedConversation(t *testing.T, c net.Conn) {
+	t.Helper()
+	io.WriteString(c, "one\ntwo\r\n")
+	if got, want := readN(t, c, 27), "you send:one\nyou send:two\r\n"; got != want {
+		t.Errorf("pipelined lines: got %q, want %q", got, want)
+	}
+	io.WriteString(c, "three")
+	if got := readN(t, c, 14); got != "you send:three" {
+		t.Errorf("message without newline: got %q", got)
+	}
+	io.WriteString(c, "four\nQ\r\nfive\n")
+	if got := readN(t, c, 14); got != "you send:four\n" {
+		t.Errorf("line before quit: got %q", got)
+	}
+	wantEOF(t, c)
+}
+
+// framedConversationBytes is what a framedConversation has echoed.
+const framedConversationBytes = 27 + 14 + 14
+
 // TestForkModelsProtocol: both models, every family: the message rule with
 // a prefix and q (pipelined lines, a message without newline, a quit after
 // a line in the same write, CRLF), byte-exact raw echo of 1 MiB and of a
 // one-byte dribble, the summary's counts, and no child left behind.
 func TestForkModelsProtocol(t *testing.T) {
 	for _, model := range []string{"fork", "prefork"} {
-		for _, fam := range forkFamilies {
+		for _, fam := range testFamilies {
 			t.Run(model+"/"+fam.name, func(t *testing.T) {
-				addr := resolve(t, fam.addr(t))
-				framed := startForkServer(t, model, servers.Config{Addr: addr, Workers: 2,
+				framed := startForkServer(t, model, servers.Config{Addr: fam.addr(t), Workers: 2,
 					Proto: servers.Protocol{Prefix: "you send:", Quit: true}})
-				c := framed.dial(t)
-				io.WriteString(c, "one\ntwo\r\n")
-				if got, want := readN(t, c, 27), "you send:one\nyou send:two\r\n"; got != want {
-					t.Errorf("pipelined lines: got %q, want %q", got, want)
-				}
-				io.WriteString(c, "three")
-				if got := readN(t, c, 14); got != "you send:three" {
-					t.Errorf("message without newline: got %q", got)
-				}
-				io.WriteString(c, "four\nQ\r\nfive\n")
-				if got := readN(t, c, 14); got != "you send:four\n" {
-					t.Errorf("line before quit: got %q", got)
-				}
-				wantEOF(t, c)
+				framedConversation(t, framed.dial(t))
 				st := framed.stop(t)
-				if st.Conns.Load() != 1 || st.Bytes.Load() != 27+14+14 {
-					t.Errorf("framed: Conns %d Bytes %d, want 1 and %d", st.Conns.Load(), st.Bytes.Load(), 27+14+14)
+				if st.Conns.Load() != 1 || st.Bytes.Load() != framedConversationBytes {
+					t.Errorf("framed: Conns %d Bytes %d, want 1 and %d", st.Conns.Load(), st.Bytes.Load(), framedConversationBytes)
 				}
 
-				if fam.name == "unix" {
-					addr = resolve(t, fam.addr(t))
-				}
-				raw := startForkServer(t, model, servers.Config{Addr: addr, Workers: 2, Proto: servers.Protocol{Raw: true}})
+				raw := startForkServer(t, model, servers.Config{Addr: fam.addr(t), Workers: 2, Proto: servers.Protocol{Raw: true}})
 				big := make([]byte, 1<<20)
 				rand.Read(big)
 				if err := echoBytes(raw.dial(t), big, 64<<10); err != nil {
@@ -263,30 +185,12 @@ func TestForkModelsProtocol(t *testing.T) {
 	}
 }
 
-// echoBytes writes p in chunks while reading, and checks the echo.
+// echoBytes checks the echo of p, sent in writes of chunk bytes, within
+// the deadline c has (forkServer.dial sets 30s), and closes c once it is
+// right: a worker is free for the next client once this one has gone.
 func echoBytes(c net.Conn, p []byte, chunk int) error {
-	werr := make(chan error, 1)
-	go func() {
-		for q := p; len(q) > 0; {
-			n := min(chunk, len(q))
-			if _, err := c.Write(q[:n]); err != nil {
-				werr <- err
-				return
-			}
-			q = q[n:]
-		}
-		werr <- nil
-	}()
-	got := make([]byte, len(p))
-	_, err := io.ReadFull(c, got)
-	if werr := <-werr; werr != nil {
-		return werr
-	}
-	if err != nil {
+	if err := echoExactByDeadline(c, p, chunk); err != nil {
 		return err
-	}
-	if !bytes.Equal(got, p) {
-		return fmt.Errorf("echo differs")
 	}
 	c.Close()
 	return nil
@@ -302,7 +206,7 @@ func echoBytes(c net.Conn, p []byte, chunk int) error {
 // together must be exactly the bytes sent.
 func TestForkChildMessageRule(t *testing.T) {
 	prefix := strings.Repeat("#", 200)
-	s := startForkServer(t, "fork", servers.Config{Addr: resolve(t, "127.0.0.1:0"),
+	s := startForkServer(t, "fork", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"),
 		Proto: servers.Protocol{Prefix: prefix}})
 	var in bytes.Buffer
 	seed := make([]byte, 400)
@@ -362,7 +266,7 @@ func TestForkChildMessageRule(t *testing.T) {
 func TestForkChildDescriptors(t *testing.T) {
 	for _, model := range []string{"fork", "prefork"} {
 		t.Run(model, func(t *testing.T) {
-			s := startForkServer(t, model, servers.Config{Addr: resolve(t, "127.0.0.1:0"), Workers: 1,
+			s := startForkServer(t, model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
 				Proto: servers.Protocol{Prefix: ">", Quit: true}})
 			c := s.dial(t)
 			io.WriteString(c, "hi\n")
@@ -370,10 +274,10 @@ func TestForkChildDescriptors(t *testing.T) {
 			var pids []int
 			for deadline := time.Now().Add(10 * time.Second); len(pids) == 0 && time.Now().Before(deadline); {
 				time.Sleep(time.Millisecond) // the parent logs the pid after the fork returns
-				pids = forkedPids(s.log.String())
+				pids = forkedPids(s.Log.String())
 			}
 			if len(pids) != 1 {
-				t.Fatalf("want one child, log says %v:\n%s", pids, s.log)
+				t.Fatalf("want one child, log says %v:\n%s", pids, s.Log)
 			}
 			sockets := map[string]int{"fork": 1, "prefork": 2}[model]
 			fds := openFds(t, pids[0])
@@ -396,7 +300,7 @@ func TestForkChildDescriptors(t *testing.T) {
 func TestForkIdleTimeout(t *testing.T) {
 	for _, model := range []string{"fork", "prefork"} {
 		t.Run(model, func(t *testing.T) {
-			s := startForkServer(t, model, servers.Config{Addr: resolve(t, "127.0.0.1:0"), Workers: 1,
+			s := startForkServer(t, model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
 				IdleTimeout: 200 * time.Millisecond, Proto: servers.Protocol{Quit: true}})
 			c := s.dial(t)
 			start := time.Now()
@@ -406,11 +310,11 @@ func TestForkIdleTimeout(t *testing.T) {
 			}
 			if model == "fork" {
 				deadline := time.Now().Add(10 * time.Second)
-				for !strings.Contains(s.log.String(), "client idle for 200ms: closed") && time.Now().Before(deadline) {
+				for !strings.Contains(s.Log.String(), "client idle for 200ms: closed") && time.Now().Before(deadline) {
 					time.Sleep(5 * time.Millisecond)
 				}
-				if !strings.Contains(s.log.String(), "client idle for 200ms: closed") {
-					t.Errorf("the reap does not say the client was idle:\n%s", s.log)
+				if !strings.Contains(s.Log.String(), "client idle for 200ms: closed") {
+					t.Errorf("the reap does not say the client was idle:\n%s", s.Log)
 				}
 			}
 		})
@@ -422,7 +326,7 @@ func TestForkIdleTimeout(t *testing.T) {
 func TestForkPrefixTooLong(t *testing.T) {
 	for _, model := range []string{"fork", "prefork"} {
 		m, _ := servers.Lookup(model)
-		_, err := m(context.Background(), servers.Config{Addr: resolve(t, "127.0.0.1:0"),
+		_, err := m(context.Background(), servers.Config{Addr: mustResolve(t, "127.0.0.1:0"),
 			Proto: servers.Protocol{Prefix: strings.Repeat("x", 257)}})
 		if err == nil || !strings.Contains(err.Error(), "prefix") {
 			t.Errorf("%s with a 257-byte prefix: %v, want an error about the prefix", model, err)

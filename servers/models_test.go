@@ -119,16 +119,19 @@ func (l *logBuffer) waitFor(t *testing.T, want string) {
 
 // modelServer is a model running in a goroutine of the test.
 type modelServer struct {
-	Addr   sys.Addr
-	Log    *logBuffer
-	cancel context.CancelFunc
-	done   chan struct{}
-	st     *servers.Stats
-	err    error
+	Addr       sys.Addr
+	Log        *logBuffer
+	name       string        // the model, in failure messages
+	stopWithin time.Duration // how long stop waits for the model to return
+	cancel     context.CancelFunc
+	done       chan struct{}
+	st         *servers.Stats
+	err        error
 }
 
-// startModelServer runs a model with cfg (Addr, Proto and the model's own
-// fields set by the caller) until the test ends or stop is called.
+// startModelServer runs the registered model with cfg (Addr, Proto and the
+// model's own fields set by the caller) until the test ends or stop is
+// called.
 func startModelServer(t *testing.T, model string, cfg servers.Config) *modelServer {
 	t.Helper()
 	m, ok := servers.Lookup(model)
@@ -138,7 +141,17 @@ func startModelServer(t *testing.T, model string, cfg servers.Config) *modelServ
 	if cfg.Backlog == 0 {
 		cfg.Backlog = 512
 	}
-	s := &modelServer{Log: &logBuffer{}, done: make(chan struct{})}
+	return startServing(t, model, m, cfg)
+}
+
+// startServing runs m with cfg in a goroutine, stopped when the test ends
+// if not before, and returns once it listens: cfg.Ready gives the bound
+// address (port 0 becomes a real one). The log goes to the server's
+// logBuffer unless cfg.Log is set, and the select model never reads the
+// test's own standard input.
+func startServing(t *testing.T, name string, m servers.Model, cfg servers.Config) *modelServer {
+	t.Helper()
+	s := &modelServer{Log: &logBuffer{}, name: name, stopWithin: 10 * time.Second, done: make(chan struct{})}
 	if cfg.Log == nil {
 		cfg.Log = s.Log
 	}
@@ -157,28 +170,28 @@ func startModelServer(t *testing.T, model string, cfg servers.Config) *modelServ
 	select {
 	case s.Addr = <-ready:
 	case <-s.done:
-		t.Fatalf("%s returned before listening: %v\n%s", model, s.err, s.Log)
+		t.Fatalf("%s returned before listening: %v\n%s", name, s.err, s.Log)
 	case <-time.After(10 * time.Second):
-		t.Fatalf("%s did not listen within 10s", model)
+		t.Fatalf("%s did not listen within 10s", name)
 	}
 	return s
 }
 
-// stop cancels the server's context and waits for the model to return; it
-// returns the model's Stats.
+// stop cancels the server's context and waits (stopWithin) for the model
+// to return; it returns the model's Stats.
 func (s *modelServer) stop(t *testing.T) *servers.Stats {
 	t.Helper()
 	s.cancel()
 	select {
 	case <-s.done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("server did not stop within 10s of cancel\n%s", s.Log)
+	case <-time.After(s.stopWithin):
+		t.Fatalf("%s did not stop within %v of cancel\n%s", s.name, s.stopWithin, s.Log)
 	}
 	if s.err != nil {
-		t.Errorf("server returned %v", s.err)
+		t.Errorf("%s returned %v\n%s", s.name, s.err, s.Log)
 	}
 	if s.st == nil {
-		t.Fatalf("server returned no Stats")
+		t.Fatalf("%s returned no Stats", s.name)
 	}
 	return s.st
 }
@@ -202,12 +215,32 @@ func (s *modelServer) mustDial(t *testing.T) net.Conn {
 	return c
 }
 
+// echoMegabyte is one more client of s, with a connection of its own: it
+// has 1 MiB echoed, sent in writes of 64 KiB.
+func (s *modelServer) echoMegabyte() error {
+	c, err := s.dial()
+	if err != nil {
+		return fmt.Errorf("megabyte client: dial: %v", err)
+	}
+	defer c.Close()
+	if err := echoExact(c, randomBytes(1<<20), 64<<10); err != nil {
+		return fmt.Errorf("megabyte client: %v", err)
+	}
+	return nil
+}
+
 // echoExact sends payload in writes of chunk bytes (1: a dribble) while
-// reading concurrently, and checks that exactly the same bytes come back.
-// Reading while writing matters: a client that writes a megabyte before
-// reading deadlocks with any echo server once the buffers fill.
+// reading concurrently, and checks that exactly the same bytes come back
+// within 60s.
 func echoExact(c net.Conn, payload []byte, chunk int) error {
 	c.SetDeadline(time.Now().Add(60 * time.Second))
+	return echoExactByDeadline(c, payload, chunk)
+}
+
+// echoExactByDeadline is echoExact within whatever deadline c already has.
+// Reading while writing matters: a client that writes a megabyte before
+// reading deadlocks with any echo server once the buffers fill.
+func echoExactByDeadline(c net.Conn, payload []byte, chunk int) error {
 	werr := make(chan error, 1)
 	go func() {
 		for p := payload; len(p) > 0; {
@@ -377,14 +410,8 @@ func runClients(t *testing.T, mc modelCase, addr sys.Addr, proto servers.Protoco
 	}
 	if !framed {
 		wg.Go(func() {
-			c, err := s.dial()
-			if err != nil {
-				errs <- fmt.Errorf("megabyte client: dial: %v", err)
-				return
-			}
-			defer c.Close()
-			if err := echoExact(c, randomBytes(1<<20), 64<<10); err != nil {
-				errs <- fmt.Errorf("megabyte client: %v", err)
+			if err := s.echoMegabyte(); err != nil {
+				errs <- err
 			}
 		})
 	}

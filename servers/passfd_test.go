@@ -27,16 +27,10 @@ func (s *forkServer) workers(t *testing.T, n int) []int {
 	t.Helper()
 	var pids []int
 	waitUntil(t, fmt.Sprintf("%d workers forked", n), func() bool {
-		pids = forkedPids(s.log.String())
+		pids = forkedPids(s.Log.String())
 		return len(pids) >= n
 	})
 	return pids
-}
-
-// waitLog waits until the server's log contains want.
-func (s *forkServer) waitLog(t *testing.T, want string) {
-	t.Helper()
-	waitUntil(t, fmt.Sprintf("log lacks %q:\n%s", want, s.log), func() bool { return strings.Contains(s.log.String(), want) })
 }
 
 // TestPassfdProtocol: every family: the message rule with a prefix and q
@@ -44,30 +38,17 @@ func (s *forkServer) waitLog(t *testing.T, want string) {
 // same write), byte-exact raw echo of 1 MiB and of a one-byte dribble, and
 // the counts (bytes are counted by the workers in shared memory).
 func TestPassfdProtocol(t *testing.T) {
-	for _, fam := range forkFamilies {
+	for _, fam := range testFamilies {
 		t.Run(fam.name, func(t *testing.T) {
-			framed := startForkServer(t, "passfd", servers.Config{Addr: resolve(t, fam.addr(t)), Workers: 2,
+			framed := startForkServer(t, "passfd", servers.Config{Addr: fam.addr(t), Workers: 2,
 				Proto: servers.Protocol{Prefix: "you send:", Quit: true}})
-			c := framed.dial(t)
-			io.WriteString(c, "one\ntwo\r\n")
-			if got, want := readN(t, c, 27), "you send:one\nyou send:two\r\n"; got != want {
-				t.Errorf("pipelined lines: got %q, want %q", got, want)
-			}
-			io.WriteString(c, "three")
-			if got := readN(t, c, 14); got != "you send:three" {
-				t.Errorf("message without newline: got %q", got)
-			}
-			io.WriteString(c, "four\nQ\r\nfive\n")
-			if got := readN(t, c, 14); got != "you send:four\n" {
-				t.Errorf("line before quit: got %q", got)
-			}
-			wantEOF(t, c)
-			if st := framed.stop(t); st.Conns.Load() != 1 || st.Bytes.Load() != 27+14+14 || st.Children.Load() != 2 {
+			framedConversation(t, framed.dial(t))
+			if st := framed.stop(t); st.Conns.Load() != 1 || st.Bytes.Load() != framedConversationBytes || st.Children.Load() != 2 {
 				t.Errorf("framed: Conns %d Bytes %d Children %d, want 1, %d, 2",
-					st.Conns.Load(), st.Bytes.Load(), st.Children.Load(), 27+14+14)
+					st.Conns.Load(), st.Bytes.Load(), st.Children.Load(), framedConversationBytes)
 			}
 
-			raw := startForkServer(t, "passfd", servers.Config{Addr: resolve(t, fam.addr(t)), Workers: 2,
+			raw := startForkServer(t, "passfd", servers.Config{Addr: fam.addr(t), Workers: 2,
 				Proto: servers.Protocol{Raw: true}})
 			if err := echoBytes(raw.dial(t), randomBytes(1<<20), 64<<10); err != nil {
 				t.Errorf("1 MiB: %v", err)
@@ -87,7 +68,7 @@ func TestPassfdProtocol(t *testing.T) {
 // quits, its worker reports back free and the waiting client is passed to
 // it.
 func TestPassfdFreeWorkerGetsTheNext(t *testing.T) {
-	s := startForkServer(t, "passfd", servers.Config{Addr: resolve(t, "127.0.0.1:0"), Workers: 2,
+	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
 		Proto: servers.Protocol{Prefix: ">", Quit: true}})
 	a, b := s.dial(t), s.dial(t)
 	for _, c := range []net.Conn{a, b} {
@@ -112,7 +93,7 @@ func TestPassfdFreeWorkerGetsTheNext(t *testing.T) {
 	// answered before that.
 	waitUntil(t, "three connections passed", func() bool {
 		passed = passed[:0]
-		for _, l := range strings.Split(s.log.String(), "\n") {
+		for _, l := range strings.Split(s.Log.String(), "\n") {
 			if _, w, ok := strings.Cut(l, ": passed to "); ok {
 				passed = append(passed, w)
 			}
@@ -128,7 +109,7 @@ func TestPassfdFreeWorkerGetsTheNext(t *testing.T) {
 // the channel (close_range); while it serves, the client's socket too,
 // received over the channel.
 func TestPassfdWorkerDescriptors(t *testing.T) {
-	s := startForkServer(t, "passfd", servers.Config{Addr: resolve(t, "127.0.0.1:0"), Workers: 1,
+	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
 		Proto: servers.Protocol{Prefix: ">", Quit: true}})
 	pid := s.workers(t, 1)[0]
 	sockets := func(want int) {
@@ -164,7 +145,7 @@ func TestPassfdWorkerDescriptors(t *testing.T) {
 // SO_SNDTIMEO, set by the parent before passing the socket), and the
 // worker is free for the next client each time.
 func TestPassfdIdleAndReset(t *testing.T) {
-	s := startForkServer(t, "passfd", servers.Config{Addr: resolve(t, "127.0.0.1:0"), Workers: 1,
+	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
 		IdleTimeout: 300 * time.Millisecond, Proto: servers.Protocol{Raw: true}})
 	next := func(what string) {
 		t.Helper()
@@ -187,7 +168,7 @@ func TestPassfdIdleAndReset(t *testing.T) {
 	go io.Copy(flood, strings.NewReader(strings.Repeat("x", 16<<20))) // never reads
 	flood.SetReadDeadline(time.Now().Add(20 * time.Second))
 	next("a client that never reads")
-	if pids := forkedPids(s.log.String()); len(pids) != 1 {
+	if pids := forkedPids(s.Log.String()); len(pids) != 1 {
 		t.Errorf("workers forked: %v, want one for all of it", pids)
 	}
 }
@@ -198,7 +179,7 @@ func TestPassfdIdleAndReset(t *testing.T) {
 // client sees its connection end; the others are served. Nothing is left
 // a zombie.
 func TestPassfdReplacesDeadWorkers(t *testing.T) {
-	s := startForkServer(t, "passfd", servers.Config{Addr: resolve(t, "127.0.0.1:0"), Workers: 2,
+	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
 		Proto: servers.Protocol{Prefix: ">", Quit: true}})
 	pids := s.workers(t, 2)
 	busy := s.dial(t)
@@ -219,10 +200,10 @@ func TestPassfdReplacesDeadWorkers(t *testing.T) {
 		idle = pids[1]
 	}
 	unix.Kill(idle, unix.SIGKILL)
-	s.waitLog(t, fmt.Sprintf("Reaped child process: %d: killed by signal 9 (SIGKILL)", idle))
-	s.waitLog(t, fmt.Sprintf("Worker %d left the pool", idle))
+	s.Log.waitFor(t, fmt.Sprintf("Reaped child process: %d: killed by signal 9 (SIGKILL)", idle))
+	s.Log.waitFor(t, fmt.Sprintf("Worker %d left the pool", idle))
 	unix.Kill(serving, unix.SIGTERM)
-	s.waitLog(t, fmt.Sprintf("Reaped child process: %d: killed by signal 15 (SIGTERM)", serving))
+	s.Log.waitFor(t, fmt.Sprintf("Reaped child process: %d: killed by signal 15 (SIGTERM)", serving))
 	var buf [8]byte
 	if n, err := busy.Read(buf[:]); err == nil {
 		t.Errorf("the killed worker's client read %q", buf[:n])
@@ -251,7 +232,7 @@ func TestPassfdReplacesDeadWorkers(t *testing.T) {
 // no zombie child, and its descriptors do not grow from the second round to
 // the third (the first warms up the runtime and the spare descriptor).
 func TestPassfdNoZombiesNoDescriptorGrowth(t *testing.T) {
-	s := startForkServer(t, "passfd", servers.Config{Addr: resolve(t, "127.0.0.1:0"), Workers: 4,
+	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 4,
 		Proto: servers.Protocol{Raw: true}})
 	pids := s.workers(t, 4)
 	round := func() {
@@ -261,7 +242,7 @@ func TestPassfdNoZombiesNoDescriptorGrowth(t *testing.T) {
 		for w := range 10 {
 			wg.Go(func() {
 				for i := range 10 {
-					c, err := net.DialTimeout("tcp", s.addr.String(), 10*time.Second)
+					c, err := net.DialTimeout("tcp", s.Addr.String(), 10*time.Second)
 					if err != nil {
 						errs <- err
 						return
@@ -294,7 +275,7 @@ func TestPassfdNoZombiesNoDescriptorGrowth(t *testing.T) {
 		third = descriptorsOpen(t)
 		return third <= second
 	})
-	if got := len(forkedPids(s.log.String())); got != 4 {
+	if got := len(forkedPids(s.Log.String())); got != 4 {
 		t.Errorf("%d workers forked for 300 connections, want the 4 of the pool", got)
 	}
 	if st := s.stop(t); st.Conns.Load() != 300 {
@@ -306,7 +287,7 @@ func TestPassfdNoZombiesNoDescriptorGrowth(t *testing.T) {
 // the queue ends the workers (SIGTERM), reaps them all, and every client
 // sees its connection end.
 func TestPassfdStop(t *testing.T) {
-	s := startForkServer(t, "passfd", servers.Config{Addr: resolve(t, "127.0.0.1:0"), Workers: 2,
+	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
 		Proto: servers.Protocol{Raw: true}})
 	var conns []net.Conn
 	for i := range 2 {
@@ -329,8 +310,8 @@ func TestPassfdStop(t *testing.T) {
 			t.Errorf("client %d after the stop: %v", i, err)
 		}
 	}
-	if !strings.Contains(s.log.String(), "Stopping: ending 2 child processes") {
-		t.Errorf("the log does not say the workers were ended:\n%s", s.log)
+	if !strings.Contains(s.Log.String(), "Stopping: ending 2 child processes") {
+		t.Errorf("the log does not say the workers were ended:\n%s", s.Log)
 	}
 }
 
@@ -338,7 +319,7 @@ func TestPassfdStop(t *testing.T) {
 // error at start, before any fork.
 func TestPassfdPrefixTooLong(t *testing.T) {
 	m, _ := servers.Lookup("passfd")
-	_, err := m(context.Background(), servers.Config{Addr: resolve(t, "127.0.0.1:0"),
+	_, err := m(context.Background(), servers.Config{Addr: mustResolve(t, "127.0.0.1:0"),
 		Proto: servers.Protocol{Prefix: strings.Repeat("x", 257)}})
 	if err == nil || !strings.Contains(err.Error(), "prefix") {
 		t.Errorf("passfd with a 257-byte prefix: %v, want an error about the prefix", err)

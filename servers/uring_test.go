@@ -1,7 +1,6 @@
 package servers_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -47,17 +46,9 @@ var uringVariants = []struct {
 	{"oldest", servers.UringWith(false, false, false, false)},
 }
 
-// uringServer is a uring model running in a goroutine of the test.
-type uringServer struct {
-	Addr   sys.Addr
-	Log    *logBuffer
-	cancel context.CancelFunc
-	done   chan struct{}
-	st     *servers.Stats
-	err    error
-}
-
-func startUring(t *testing.T, m servers.Model, cfg servers.Config) *uringServer {
+// startUring runs a uring variant (on 127.0.0.1 unless cfg.Addr says
+// otherwise), skipping the test where io_uring is refused.
+func startUring(t *testing.T, m servers.Model, cfg servers.Config) *modelServer {
 	t.Helper()
 	needUring(t)
 	if cfg.Addr.Family == 0 {
@@ -66,52 +57,7 @@ func startUring(t *testing.T, m servers.Model, cfg servers.Config) *uringServer 
 	if cfg.Backlog == 0 {
 		cfg.Backlog = 512
 	}
-	s := &uringServer{Log: &logBuffer{}, done: make(chan struct{})}
-	cfg.Log = s.Log
-	ready := make(chan sys.Addr, 1)
-	cfg.Ready = func(a sys.Addr) { ready <- a }
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	go func() {
-		defer close(s.done)
-		s.st, s.err = m(ctx, cfg)
-	}()
-	t.Cleanup(func() { s.stop(t) })
-	select {
-	case s.Addr = <-ready:
-	case <-s.done:
-		t.Fatalf("uring returned before listening: %v\n%s", s.err, s.Log)
-	case <-time.After(10 * time.Second):
-		t.Fatal("uring did not listen within 10s")
-	}
-	return s
-}
-
-func (s *uringServer) stop(t *testing.T) *servers.Stats {
-	t.Helper()
-	s.cancel()
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("uring did not stop within 10s of cancel\n%s", s.Log)
-	}
-	if s.err != nil {
-		t.Errorf("uring returned %v\n%s", s.err, s.Log)
-	}
-	if s.st == nil {
-		t.Fatal("uring returned no Stats")
-	}
-	return s.st
-}
-
-func (s *uringServer) dial(t *testing.T) net.Conn {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", s.Addr.String(), 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return startServing(t, "uring", m, cfg)
 }
 
 // TestUringVariants: every variant, in every mode, serves 200 clients at
@@ -139,7 +85,7 @@ func uringClients(t *testing.T, m servers.Model, proto servers.Protocol) {
 	var wg sync.WaitGroup
 	for i := range clients {
 		wg.Go(func() {
-			c, err := net.DialTimeout("tcp", s.Addr.String(), 10*time.Second)
+			c, err := s.dial()
 			if err != nil {
 				errs <- fmt.Errorf("client %d: dial: %v", i, err)
 				return
@@ -169,14 +115,8 @@ func uringClients(t *testing.T, m servers.Model, proto servers.Protocol) {
 	}
 	if !framed {
 		wg.Go(func() {
-			c, err := net.DialTimeout("tcp", s.Addr.String(), 10*time.Second)
-			if err != nil {
+			if err := s.echoMegabyte(); err != nil {
 				errs <- err
-				return
-			}
-			defer c.Close()
-			if err := echoExact(c, randomBytes(1<<20), 64<<10); err != nil {
-				errs <- fmt.Errorf("megabyte client: %v", err)
 			}
 		})
 	}
@@ -188,7 +128,7 @@ func uringClients(t *testing.T, m servers.Model, proto servers.Protocol) {
 	if t.Failed() {
 		t.Fatalf("server log tail:\n%s", tail(s.Log.String(), 20))
 	}
-	c := s.dial(t)
+	c := s.mustDial(t)
 	if framed {
 		if err := askLine(c, "q\n", ""); err != nil {
 			t.Fatal(err)
@@ -210,16 +150,6 @@ func uringClients(t *testing.T, m servers.Model, proto servers.Protocol) {
 	}
 }
 
-// openFDs counts this process's descriptors.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
-
 // TestUringStop: a stop with clients connected (one idle, one whose echo
 // is stuck because it never reads, one mid-conversation) closes every one
 // of them, returns, and leaves no descriptor behind: the ring, its eventfd,
@@ -233,14 +163,14 @@ func TestUringStop(t *testing.T) {
 			if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
 				ln.Close()
 			}
-			before := openFDs(t)
+			before := descriptorsOpen(t)
 			s := startUring(t, v.model, servers.Config{Proto: servers.Protocol{Raw: true}})
-			idle := s.dial(t)
-			talker := s.dial(t)
+			idle := s.mustDial(t)
+			talker := s.mustDial(t)
 			if err := echoExact(talker, []byte("hello\n"), 64); err != nil {
 				t.Fatal(err)
 			}
-			stuck := s.dial(t)
+			stuck := s.mustDial(t)
 			go io.Copy(stuck, strings.NewReader(strings.Repeat("x", 4<<20))) // never reads its echo
 			time.Sleep(50 * time.Millisecond)                                // let its echo pile up
 
@@ -259,7 +189,7 @@ func TestUringStop(t *testing.T) {
 			for _, c := range []net.Conn{idle, talker, stuck} {
 				c.Close()
 			}
-			if after := openFDs(t); after > before {
+			if after := descriptorsOpen(t); after > before {
 				t.Errorf("%d descriptors open before the server, %d after it stopped", before, after)
 			}
 		})
@@ -275,12 +205,12 @@ func TestUringIdleTimeout(t *testing.T) {
 	// 800ms of slack under the timeout.
 	const idle = time.Second
 	s := startUring(t, servers.Uring, servers.Config{Proto: servers.Protocol{Raw: true}, IdleTimeout: idle})
-	silent := s.dial(t)
-	talker := s.dial(t)
+	silent := s.mustDial(t)
+	talker := s.mustDial(t)
 	// A client that sends without reading its echo: once the buffers fill,
 	// no byte moves either way, and it is as idle as the silent one. Its
 	// writes fail once the server has closed it.
-	stuck := s.dial(t)
+	stuck := s.mustDial(t)
 	stuckDone := make(chan error, 1)
 	go func() {
 		stuck.SetWriteDeadline(time.Now().Add(20 * time.Second))
@@ -356,7 +286,7 @@ func TestUringSlowReader(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			s := startUring(t, v.model, servers.Config{Proto: servers.Protocol{Raw: true}})
 			bound := 2*(sysctlInt(t, "/proc/sys/net/ipv4/tcp_rmem")+sysctlInt(t, "/proc/sys/net/ipv4/tcp_wmem")) + 8<<20
-			slow := s.dial(t)
+			slow := s.mustDial(t)
 			chunk := make([]byte, 1<<20)
 			written := 0
 			slow.SetWriteDeadline(time.Now().Add(time.Second))
@@ -371,7 +301,7 @@ func TestUringSlowReader(t *testing.T) {
 			if written > bound {
 				t.Errorf("a client that never reads got %d bytes in; buffers hold at most %d", written, bound)
 			}
-			other := s.dial(t)
+			other := s.mustDial(t)
 			if err := echoExact(other, randomBytes(100<<10), 4096); err != nil {
 				t.Errorf("another client while the slow one is stuck: %v", err)
 			}
