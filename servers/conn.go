@@ -3,6 +3,7 @@ package servers
 import (
 	"context"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -14,23 +15,18 @@ import (
 // enough that a thousand clients cost little.
 const bufSize = 16 << 10
 
-// converse serves one client on a blocking socket until it quits, closes,
-// goes silent for cfg.IdleTimeout (SO_RCVTIMEO makes the read fail with
-// EAGAIN), or the connection breaks. It is the body of the iterative and
-// thread models. It does not close fd.
-func converse(cfg *Config, st *Stats, fd int, peer sys.Addr) {
-	if cfg.IdleTimeout > 0 {
-		sys.SetRecvTimeout(fd, cfg.IdleTimeout)
-		// A peer that does not read its echo (a slow reader) blocks our send
-		// once the socket buffers are full: SO_SNDTIMEO bounds that too.
-		sys.SetSendTimeout(fd, cfg.IdleTimeout)
-	}
+// converse serves one client until it quits, closes, goes silent for
+// cfg.IdleTimeout, or the connection breaks: read, answer by the protocol,
+// write the answer, read again. It is the body of the iterative, thread and
+// goroutine models, which differ only in how they read and write (c). It
+// does not close the connection.
+func converse(cfg *Config, st *Stats, c clientStream, peer sys.Addr) {
 	in := make([]byte, bufSize)
 	var out []byte
 	for {
-		n, err := sys.Read(fd, in)
+		n, err := c.read(in)
 		switch {
-		case err != nil && sys.IsTemporary(err):
+		case err != nil && c.timedOut(err):
 			cfg.logf("Client %s idle for %v: closing", peer, cfg.IdleTimeout)
 			return
 		case err != nil:
@@ -46,9 +42,10 @@ func converse(cfg *Config, st *Stats, fd int, peer sys.Addr) {
 		var quit bool
 		out, quit = cfg.Proto.Respond(out[:0], in[:n])
 		if len(out) > 0 {
-			m, err := sys.Send(fd, out, 0)
+			m, err := c.write(out)
 			st.Bytes.Add(int64(m))
-			if err != nil && sys.IsTemporary(err) {
+			if err != nil && c.timedOut(err) {
+				// A peer that does not read its echo (a slow reader) is idle too.
 				cfg.logf("Client %s idle for %v (not reading): closing", peer, cfg.IdleTimeout)
 				return
 			}
@@ -63,6 +60,31 @@ func converse(cfg *Config, st *Stats, fd int, peer sys.Addr) {
 		}
 	}
 }
+
+// clientStream is one client's connection as converse uses it.
+type clientStream interface {
+	read(p []byte) (int, error)  // one read(2): 0 at end of file
+	write(p []byte) (int, error) // all of p, or an error and how much went
+	timedOut(err error) bool     // err is the idle timeout, not a failure
+}
+
+// blockingStream is a client on a blocking socket (iterative, thread): the
+// thread sleeps in read and send, and the idle timeout is the kernel's
+// (SO_RCVTIMEO and SO_SNDTIMEO make them fail with EAGAIN).
+type blockingStream int
+
+// newBlockingStream sets fd's timeouts for idle (0: none).
+func newBlockingStream(fd int, idle time.Duration) blockingStream {
+	if idle > 0 {
+		sys.SetRecvTimeout(fd, idle)
+		sys.SetSendTimeout(fd, idle)
+	}
+	return blockingStream(fd)
+}
+
+func (fd blockingStream) read(p []byte) (int, error)  { return sys.Read(int(fd), p) }
+func (fd blockingStream) write(p []byte) (int, error) { return sys.Send(int(fd), p, 0) }
+func (fd blockingStream) timedOut(err error) bool     { return sys.IsTemporary(err) }
 
 // connSet remembers the open client sockets of a blocking model so that a
 // stop can wake every thread blocked in read: shutdown(2) does, close(2) does

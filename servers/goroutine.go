@@ -133,62 +133,45 @@ func Goroutine(ctx context.Context, cfg Config) (*Stats, error) {
 // It closes the connection.
 func serveGoroutine(cfg *Config, st *Stats, c *socket.Conn, peer sys.Addr) {
 	defer c.Close()
-	in := make([]byte, bufSize)
-	var out []byte
-	idle := cfg.IdleTimeout
-	for {
-		if idle > 0 {
-			c.SetReadDeadline(time.Now().Add(idle))
-		}
-		var n int
-		err := c.ReadFunc(context.Background(), "read", func(fd int) error {
-			var err error
-			n, err = sys.Read(fd, in)
-			return rawErrno(err)
-		})
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			cfg.logf("Client %s idle for %v: closing", peer, idle)
-			return
-		case err != nil:
-			cfg.logf("Client %s: %v", peer, err)
-			return
-		case n == 0:
-			cfg.logf("Client %s closed the connection", peer)
-			return
-		}
-		if cfg.Verbose {
-			cfg.logf("Data received: %s", Printable(in[:n]))
-		}
-		var quit bool
-		out, quit = cfg.Proto.Respond(out[:0], in[:n])
-		if len(out) > 0 {
-			if idle > 0 {
-				// A peer that does not read its echo for this long is idle too.
-				c.SetWriteDeadline(time.Now().Add(idle))
-			}
-			sent := 0
-			err := c.WriteFunc(context.Background(), "sendto", func(fd int) error {
-				n, err := sys.Send(fd, out[sent:], 0)
-				sent += n
-				return rawErrno(err)
-			})
-			st.Bytes.Add(int64(sent))
-			switch {
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				cfg.logf("Client %s idle for %v (not reading): closing", peer, idle)
-				return
-			case err != nil:
-				cfg.logf("Client %s: %v", peer, err)
-				return
-			}
-		}
-		if quit {
-			cfg.logf("Client quits: %s", peer)
-			return
-		}
-	}
+	converse(cfg, st, &netpollStream{c: c, idle: cfg.IdleTimeout}, peer)
 }
+
+// netpollStream is a client on a nonblocking socket parked on Go's
+// netpoller: a read or write that would block (EAGAIN) parks the goroutine
+// until epoll says the socket is ready, and the idle timeout is a deadline
+// of the runtime's.
+type netpollStream struct {
+	c    *socket.Conn
+	idle time.Duration
+}
+
+func (s *netpollStream) read(p []byte) (int, error) {
+	if s.idle > 0 {
+		s.c.SetReadDeadline(time.Now().Add(s.idle))
+	}
+	var n int
+	err := s.c.ReadFunc(context.Background(), "read", func(fd int) error {
+		var err error
+		n, err = sys.Read(fd, p)
+		return rawErrno(err)
+	})
+	return n, err
+}
+
+func (s *netpollStream) write(p []byte) (int, error) {
+	if s.idle > 0 {
+		s.c.SetWriteDeadline(time.Now().Add(s.idle))
+	}
+	sent := 0
+	err := s.c.WriteFunc(context.Background(), "sendto", func(fd int) error {
+		n, err := sys.Send(fd, p[sent:], 0)
+		sent += n
+		return rawErrno(err)
+	})
+	return sent, err
+}
+
+func (s *netpollStream) timedOut(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
 // rawErrno turns an error from package sys back into the bare errno the
 // socket package's ReadFunc and WriteFunc expect: they compare it with

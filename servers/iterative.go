@@ -33,7 +33,7 @@ func Iterative(ctx context.Context, cfg Config) (*Stats, error) {
 		}
 		cfg.logf("Received the connection from: %s", peer)
 		conns.add(fd)
-		converse(&cfg, st, fd, peer)
+		converse(&cfg, st, newBlockingStream(fd, cfg.IdleTimeout), peer)
 		conns.remove(fd)
 		sys.Close(fd)
 	}

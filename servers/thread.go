@@ -117,7 +117,7 @@ func clientThread(cfg *Config, st *Stats, conns *connSet, fd int, peer sys.Addr,
 		cfg.logf("New child %s (thread %d)", name, tid)
 	}
 	cfg.logf("Got the connection from %s", peer)
-	converse(cfg, st, fd, peer)
+	converse(cfg, st, newBlockingStream(fd, cfg.IdleTimeout), peer)
 	conns.remove(fd)
 	sys.Close(fd)
 }
