@@ -947,7 +947,7 @@ func relDescriptorLimit(t *testing.T, m relModel) {
 // -max-children 8. A watcher samples the server's children in /proc all
 // along: never more than 8 (zombies count until reaped). Every client is
 // served (the others wait in the listen queue), every child is reaped, and
-// none is left when the burst is over.
+// none is left when the burst is over; the server's log, replayed, agrees.
 func TestMaxChildrenBurst(t *testing.T) {
 	const limit, clients = 8, 1000
 	s := startServer(t, "echo-server", "-model", "fork", "-host", "127.0.0.1", "-port", "0", "-q", "-max-children", strconv.Itoa(limit))
@@ -1012,6 +1012,28 @@ func TestMaxChildrenBurst(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, tail(out, 4))
 		}
 	}
+	// The parent's own account, replayed from its log: it writes "Forked"
+	// after the child is counted and "Reaped" before the room it frees can
+	// be used, so the replay never shows more children than it had.
+	forked, reaped, live, logged := 0, 0, 0, 0
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "Forked child process: "):
+			forked++
+			live++
+			logged = max(logged, live)
+		case strings.HasPrefix(line, "Reaped child process: "):
+			reaped++
+			live--
+		}
+	}
+	if forked != clients || reaped != clients {
+		t.Errorf("the log shows %d children forked and %d reaped, want %d each", forked, reaped, clients)
+	}
+	if logged > limit {
+		t.Errorf("the log shows %d children at once, -max-children is %d", logged, limit)
+	}
+	t.Logf("the log shows at most %d children at once", logged)
 }
 
 // TestKilledChildrenReaped: in every model that serves from child
