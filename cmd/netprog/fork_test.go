@@ -25,52 +25,13 @@ import (
 // The fork and prefork servers and the process demos, as real processes:
 // the built binary, its children found in /proc, signals sent with kill.
 
-// childProcs lists the processes whose parent is pid, with their state
-// letters (Z: zombie). This kernel has no /proc/PID/task/TID/children
-// (CONFIG_PROC_CHILDREN), so it scans /proc/*/stat for the parent field.
-func childProcs(t *testing.T, pid int) map[int]byte {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kids := map[int]byte{}
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		ppid, state, err := procStatus(p)
-		if err == nil && ppid == pid {
-			kids[p] = state
-		}
-	}
-	return kids
-}
-
-// procStatus reads a process's parent pid and state from /proc/PID/stat
-// (the fields after the parenthesized command name).
-func procStatus(pid int) (ppid int, state byte, err error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 2 {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	ppid, err = strconv.Atoi(f[1])
-	return ppid, f[0][0], err
-}
-
 // waitChildren polls /proc until pid has exactly n children, none of them
 // a zombie, and returns them; it fails the test after 10s.
 func waitChildren(t *testing.T, pid, n int) map[int]byte {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		kids := childProcs(t, pid)
+		kids := childStates(pid)
 		zombies := 0
 		for _, st := range kids {
 			if st == 'Z' {
@@ -85,24 +46,6 @@ func waitChildren(t *testing.T, pid, n int) map[int]byte {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-func kidsString(kids map[int]byte) string {
-	var parts []string
-	for p, s := range kids {
-		parts = append(parts, fmt.Sprintf("%d:%c", p, s))
-	}
-	return strings.Join(parts, " ")
-}
-
-// fdCount is how many descriptors pid has open.
-func fdCount(t *testing.T, pid int) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
 }
 
 // converse has one conversation with a server that answers "you send:"
@@ -289,21 +232,7 @@ func TestForkServerMaxChildrenBurst(t *testing.T) {
 	const limit, clients = 4, 200
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q", "-max-children", strconv.Itoa(limit))
 	pid := s.cmd.Process.Pid
-	stop := make(chan struct{})
-	peak := make(chan int)
-	go func() {
-		most := 0
-		for {
-			select {
-			case <-stop:
-				peak <- most
-				return
-			default:
-			}
-			most = max(most, len(childProcs(t, pid)))
-			time.Sleep(time.Millisecond)
-		}
-	}()
+	stopWatching := watchChildren(pid)
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for i := range clients {
@@ -326,8 +255,7 @@ func TestForkServerMaxChildrenBurst(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	most := <-peak
+	most := stopWatching()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)

@@ -168,9 +168,17 @@ func (s *server) waitOutput(t *testing.T, want string) {
 // and returns its stdout, stderr and exit status.
 func runNetprog(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
+	return runCommand(t, stdin, netprogBin, args...)
+}
+
+// runCommand runs a command to completion with stdin, within 30s, and
+// returns its stdout, stderr and exit status; it fails the test if the
+// command cannot be run or does not finish in time.
+func runCommand(t *testing.T, stdin string, name string, args ...string) (string, string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, netprogBin, args...)
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -179,10 +187,10 @@ func runNetprog(t *testing.T, stdin string, args ...string) (string, string, int
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("running %v: %v", args, err)
+		t.Fatalf("running %s %v: %v", name, args, err)
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("%v did not finish in 30s; stdout: %s", args, out.String())
+		t.Fatalf("%s %v did not finish in 30s; stdout: %s", name, args, out.String())
 	}
 	return out.String(), errb.String(), code
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"regexp"
@@ -40,27 +38,15 @@ func iputilsPing(t *testing.T) string {
 	return path
 }
 
-// run runs a command (prefixed by `ip netns exec NS` when ns is set) and
-// returns its stdout, stderr and exit status.
+// runIn runs a command (prefixed by `ip netns exec NS` when ns is set) to
+// completion within 30s, and returns its stdout, stderr and exit status.
 func runIn(t *testing.T, ns string, name string, args ...string) (string, string, int) {
 	t.Helper()
 	if ns != "" {
 		args = append([]string{"netns", "exec", ns, name}, args...)
 		name = "ip"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("%s %v: %v", name, args, err)
-	}
-	return out.String(), errb.String(), code
+	return runCommand(t, "", name, args...)
 }
 
 var digits = regexp.MustCompile(`[0-9]+`)

@@ -79,18 +79,28 @@ func relStart(t *testing.T, m relModel, host string, args ...string) *server {
 // server's output.
 func relStop(t *testing.T, s *server, sig syscall.Signal) string {
 	t.Helper()
-	pid := s.cmd.Process.Pid
-	kids := relChildren(pid)
+	out, kids := relStopped(t, s, sig)
+	relNoOrphans(t, kids)
+	return out
+}
+
+var relSummaryRE = regexp.MustCompile(`server stopped after \S+: served \d+ connections`)
+
+// relStopped sends sig and checks that the server exits 0 and prints its
+// summary. It returns the server's output and the children it had when
+// the signal was sent.
+func relStopped(t *testing.T, s *server, sig syscall.Signal) (out string, kids []int) {
+	t.Helper()
+	kids = children(s.cmd.Process.Pid)
 	s.cmd.Process.Signal(sig)
 	if code := s.waitStopped(t); code != 0 {
 		t.Fatalf("exit status %d after %v; stderr: %s\n%s", code, sig, s.Err, tail(s.Out.String(), 10))
 	}
-	out := s.Out.String()
-	if !regexp.MustCompile(`server stopped after \S+: served \d+ connections`).MatchString(out) {
+	out = s.Out.String()
+	if !relSummaryRE.MatchString(out) {
 		t.Errorf("no summary after %v:\n%s", sig, tail(out, 5))
 	}
-	relNoOrphans(t, kids)
-	return out
+	return out, kids
 }
 
 // relNoOrphans checks that every process in pids is gone: a child that
@@ -113,30 +123,11 @@ func relNoOrphans(t *testing.T, pids []int) {
 	}
 }
 
-// relChildren lists the processes whose parent is pid.
-func relChildren(pid int) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var kids []int
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, _, err := procStatus(p); err == nil && ppid == pid {
-			kids = append(kids, p)
-		}
-	}
-	return kids
-}
-
 // relZombies lists pid's children that are zombies.
 func relZombies(pid int) []int {
 	var zs []int
-	for _, p := range relChildren(pid) {
-		if _, state, err := procStatus(p); err == nil && state == 'Z' {
+	for p, state := range childStates(pid) {
+		if state == 'Z' {
 			zs = append(zs, p)
 		}
 	}
@@ -164,45 +155,12 @@ func relStatus(pid int, field string) int64 {
 // counts some pages twice: an upper bound.)
 func relTreeRSS(pid int) int64 {
 	total := relStatus(pid, "VmRSS")
-	for _, k := range relChildren(pid) {
+	for _, k := range children(pid) {
 		if r := relStatus(k, "VmRSS"); r > 0 {
 			total += r
 		}
 	}
 	return total << 10
-}
-
-// relCPU is a process's user+system CPU time, from /proc/PID/stat fields
-// 14 and 15 (clock ticks, 100 a second).
-func relCPU(t *testing.T, pid int) time.Duration {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
-}
-
-// relTreeCPU is relCPU summed over pid and its children.
-func relTreeCPU(t *testing.T, pid int) time.Duration {
-	t.Helper()
-	total := relCPU(t, pid)
-	for _, k := range relChildren(pid) {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(k) + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(ut+st) * 10 * time.Millisecond
-	}
-	return total
 }
 
 // relDial connects to a server's address with a 20-second deadline on the
@@ -632,7 +590,7 @@ func relFaultSIGHUP(t *testing.T, m relModel) {
 		t.Fatal(err)
 	}
 	time.Sleep(20 * time.Millisecond)
-	kids := relChildren(pid)
+	kids := children(pid)
 	unix.Kill(pid, unix.SIGHUP)
 	for _, k := range kids {
 		unix.Kill(k, unix.SIGHUP)
@@ -767,7 +725,6 @@ func TestStopAtAnyMoment(t *testing.T) {
 
 func relStopAt(t *testing.T, m relModel, sig syscall.Signal, midConversation bool) {
 	s := relStart(t, m, "127.0.0.1")
-	pid := s.cmd.Process.Pid
 	var held []net.Conn
 	if midConversation {
 		silent := relDial(t, s.Addr)
@@ -796,15 +753,7 @@ func relStopAt(t *testing.T, m relModel, sig syscall.Signal, midConversation boo
 			time.Sleep(time.Millisecond)
 		}
 	}
-	kids := relChildren(pid)
-	s.cmd.Process.Signal(sig)
-	if code := s.waitStopped(t); code != 0 {
-		t.Fatalf("exit status %d after %v; stderr: %s\n%s", code, sig, s.Err, tail(s.Out.String(), 10))
-	}
-	out := s.Out.String()
-	if !regexp.MustCompile(`server stopped after \S+: served \d+ connections`).MatchString(out) {
-		t.Errorf("no summary after %v:\n%s", sig, tail(out, 5))
-	}
+	out, kids := relStopped(t, s, sig)
 	if s.Err.String() != "" {
 		t.Errorf("stderr after %v: %s", sig, s.Err)
 	}
@@ -904,9 +853,9 @@ func relDescriptorLimit(t *testing.T, m relModel) {
 	for range 5 {
 		conns = append(conns, relDial(t, s.Addr))
 	}
-	cpu0, wall0 := relTreeCPU(t, pid), time.Now()
+	cpu0, wall0 := treeCPU(t, pid), time.Now()
 	time.Sleep(2 * time.Second)
-	cpu, wall := relTreeCPU(t, pid)-cpu0, time.Since(wall0)
+	cpu, wall := treeCPU(t, pid)-cpu0, time.Since(wall0)
 	relRecord(t, "fd-limit-cpu", m.name, fmt.Sprintf("%v of CPU in %v at the limit", cpu, wall.Round(time.Millisecond)))
 	if cpu > wall/2 {
 		t.Errorf("at the descriptor limit the server used %v of CPU in %v: it spins", cpu, wall)
@@ -952,21 +901,7 @@ func TestMaxChildrenBurst(t *testing.T) {
 	const limit, clients = 8, 1000
 	s := startServer(t, "echo-server", "-model", "fork", "-host", "127.0.0.1", "-port", "0", "-q", "-max-children", strconv.Itoa(limit))
 	pid := s.cmd.Process.Pid
-	stop := make(chan struct{})
-	peak := make(chan int)
-	go func() {
-		most := 0
-		for {
-			select {
-			case <-stop:
-				peak <- most
-				return
-			default:
-			}
-			most = max(most, len(relChildren(pid)))
-			time.Sleep(time.Millisecond)
-		}
-	}()
+	stopWatching := watchChildren(pid)
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -989,8 +924,7 @@ func TestMaxChildrenBurst(t *testing.T) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	close(stop)
-	most := <-peak
+	most := stopWatching()
 	close(errs)
 	failed := 0
 	for err := range errs {
@@ -1050,7 +984,7 @@ func TestKilledChildrenReaped(t *testing.T) {
 			s := relStart(t, m, "127.0.0.1", "-workers", "2")
 			pid := s.cmd.Process.Pid
 			before := map[int]bool{}
-			for _, k := range relChildren(pid) {
+			for _, k := range children(pid) {
 				before[k] = true
 			}
 			for _, sig := range []unix.Signal{unix.SIGKILL, unix.SIGSEGV} {
@@ -1092,7 +1026,7 @@ func relServingChild(t *testing.T, pid int, c net.Conn) int {
 	link := fmt.Sprintf("socket:[%s]", inode)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		for _, k := range relChildren(pid) {
+		for _, k := range children(pid) {
 			ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", k))
 			for _, e := range ents {
 				if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", k, e.Name())); l == link {

@@ -40,10 +40,10 @@ func (u relUsage) String() string {
 func relMeasure(t *testing.T, pid int, pool int) relUsage {
 	t.Helper()
 	read := func() relUsage {
-		kids := relChildren(pid)
+		kids := children(pid)
 		u := relUsage{fds: fdCount(t, pid), threads: int(relStatus(pid, "Threads")), children: len(kids), rss: relTreeRSS(pid)}
 		for _, k := range kids {
-			if n, err := relFdCount(k); err == nil {
+			if n, err := openFDs(k); err == nil {
 				u.fds += n
 			}
 		}
@@ -62,11 +62,6 @@ func relMeasure(t *testing.T, pid int, pool int) relUsage {
 		}
 		prev = u
 	}
-}
-
-func relFdCount(pid int) (int, error) {
-	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
-	return len(ents), err
 }
 
 // relCompareRounds checks that nothing grew from round 2 to round 3:

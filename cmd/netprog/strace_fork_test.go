@@ -19,7 +19,7 @@ import (
 // command, so the signal goes to its tracee.)
 func stopTraced(t *testing.T, s *straced) {
 	t.Helper()
-	kids := childProcs(t, s.cmd.Process.Pid)
+	kids := childStates(s.cmd.Process.Pid)
 	if len(kids) != 1 {
 		t.Fatalf("strace has children %s, want one netprog", kidsString(kids))
 	}

@@ -126,20 +126,6 @@ func TestUringUnavailable(t *testing.T) {
 	}
 }
 
-// uringProcCPU returns a process's user+system CPU time from /proc/PID/stat.
-func uringProcCPU(t *testing.T, pid int) time.Duration {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The command name (field 2) may hold spaces: count from its ")".
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	utime, _ := strconv.Atoi(f[11])                       // field 14
-	stime, _ := strconv.Atoi(f[12])                       // field 15
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
-}
-
 // TestUringOutOfDescriptors: at the fd limit (soft and hard, so Go's
 // raise at start cannot lift it), connections beyond it are shed (the
 // client gets end of file at once) instead of waiting forever or making the
@@ -183,7 +169,7 @@ func TestUringOutOfDescriptors(t *testing.T) {
 		t.Fatalf("%d served, %d shed of %d clients at a limit of %d descriptors", served, shed, 2*limit, limit)
 	}
 	// At the limit, more connects arrive: the server must not spin.
-	cpu0, wall0 := uringProcCPU(t, pid), time.Now()
+	cpu0, wall0 := treeCPU(t, pid), time.Now()
 	for i := 0; i < 20; i++ {
 		if c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second); err == nil {
 			conns = append(conns, c)
@@ -192,9 +178,9 @@ func TestUringOutOfDescriptors(t *testing.T) {
 	}
 	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil {
 		s.Stop(t)
-		t.Fatalf("server died: %v\nstdout: %s\nstderr: %s", s.status, uringTail(s.Out.String(), 10), s.Err)
+		t.Fatalf("server died: %v\nstdout: %s\nstderr: %s", s.status, tail(s.Out.String(), 10), s.Err)
 	}
-	cpu, wall := uringProcCPU(t, pid)-cpu0, time.Since(wall0)
+	cpu, wall := treeCPU(t, pid)-cpu0, time.Since(wall0)
 	t.Logf("at the limit: %v of CPU in %v", cpu, wall.Round(time.Millisecond))
 	if cpu > wall/2 {
 		t.Errorf("at the descriptor limit the server used %v of CPU in %v", cpu, wall)
@@ -227,15 +213,10 @@ func TestUringOutOfDescriptors(t *testing.T) {
 		t.Errorf("exit: %v; stderr: %s", err, s.Err)
 	}
 	if out := s.Out.String(); !strings.Contains(out, "refused") || !strings.Contains(out, "Out of descriptors") {
-		t.Errorf("summary does not count the refused connections:\n%s", uringTail(out, 5))
+		t.Errorf("summary does not count the refused connections:\n%s", tail(out, 5))
 	}
 }
 
 func uringIsReset(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "connection reset")
-}
-
-func uringTail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
