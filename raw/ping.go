@@ -354,10 +354,16 @@ func (p *Pinger) Run(ctx context.Context) (Stats, error) {
 			break
 		}
 		now := time.Now()
-		if !deadlineAt.IsZero() && !now.Before(deadlineAt) {
-			break
-		}
-		if !exitAt.IsZero() && !now.Before(exitAt) {
+		if (!deadlineAt.IsZero() && !now.Before(deadlineAt)) || (!exitAt.IsZero() && !now.Before(exitAt)) {
+			// Time is up, but poll may have said a reply is queued: one
+			// that arrived in time while this process waited for a CPU.
+			// iputils reads what is queued before it acts on its exit
+			// alarm, and so does this.
+			if !empty {
+				if _, _, err := p.drain(); err != nil {
+					runErr = err
+				}
+			}
 			break
 		}
 

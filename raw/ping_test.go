@@ -322,3 +322,42 @@ func TestPingPermissionError(t *testing.T) {
 		t.Errorf("%q\nwant %q", e.Error(), want)
 	}
 }
+
+// TestPingCountsReplyQueuedInTime: the last reply arrives well within the
+// exit wait, but the pinger gets the CPU only after that wait is over (here
+// it sleeps in OnIdle; on a loaded machine it waits for a CPU). The reply
+// was queued in time, so it counts: iputils too reads what is queued before
+// it acts on its exit alarm.
+func TestPingCountsReplyQueuedInTime(t *testing.T) {
+	tp := netnstest.Line(t)
+	startResponder(t, tp.B, false, "2:delay=20ms")
+	var lastSent, slept bool
+	cfg := Config{Dst: netip.MustParseAddr(netnstest.AddrB), Count: 2, Interval: 100 * time.Millisecond, Socket: RawSocket}
+	c := &collector{}
+	c.hook(&cfg)
+	onSend := cfg.OnSend
+	cfg.OnSend = func(seq int) { onSend(seq); lastSent = seq == 2 }
+	cfg.OnIdle = func() {
+		if lastSent && !slept {
+			slept = true
+			time.Sleep(300 * time.Millisecond) // past the exit wait (100 ms: one interval)
+		}
+	}
+	var p *Pinger
+	var err error
+	netnstest.Do(t, tp.A, func() { p, err = NewPinger(cfg) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	st, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slept {
+		t.Fatal("the pinger never idled after its last request")
+	}
+	if st.Transmitted != 2 || st.Received != 2 {
+		t.Errorf("%d sent, %d received; want the late-read reply counted: 2 and 2", st.Transmitted, st.Received)
+	}
+}
