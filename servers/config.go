@@ -79,6 +79,18 @@ type Stats struct {
 	// connections each one accepted: how the kernel spread them. Set once
 	// the model has returned.
 	PerWorker []int64
+
+	// Ring is, for the uring model, how its ring was used. Set once the
+	// model has returned.
+	Ring *RingStats
+}
+
+// RingStats counts a uring server's io_uring_enter calls and the
+// completions they brought: completions per call is what io_uring is for.
+type RingStats struct {
+	Enters      int64 // io_uring_enter calls
+	Completions int64 // completions handled
+	BatchWaits  int64 // calls that waited for a batch of completions
 }
 
 // logf prints one line of the server's log.
@@ -135,6 +147,10 @@ func (s *Stats) Summary(w io.Writer) {
 	}
 	if len(s.PerWorker) > 0 {
 		fmt.Fprintf(w, "\nconnections per worker: %s", strings.Trim(fmt.Sprint(s.PerWorker), "[]"))
+	}
+	if r := s.Ring; r != nil && r.Enters > 0 {
+		fmt.Fprintf(w, "\nio_uring: %d completions from %d io_uring_enter calls (%.1f each), %d of them batch waits",
+			r.Completions, r.Enters, float64(r.Completions)/float64(r.Enters), r.BatchWaits)
 	}
 	fmt.Fprintf(w, "\nCPU time: user %.3fs sys %.3fs; children: user %.3fs sys %.3fs\n",
 		tvSec(self.Utime), tvSec(self.Stime), tvSec(kids.Utime), tvSec(kids.Stime))

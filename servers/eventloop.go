@@ -179,8 +179,11 @@ func (l *eventLoop) sweep(now time.Time) {
 // counted as refused. An error is returned only when the server must stop.
 func (l *eventLoop) acceptReady(now time.Time, drain bool, admit func(*eventConn) bool) error {
 	for i := 0; drain || i < acceptBatch; i++ {
-		fd, peer, err := l.acceptNext(now, unix.SOCK_NONBLOCK)
+		fd, peer, again, err := l.acceptNext(now, unix.SOCK_NONBLOCK)
 		if fd < 0 {
+			if again {
+				continue
+			}
 			return err
 		}
 		c := &eventConn{fd: fd, peer: peer, last: now}
@@ -200,37 +203,34 @@ func (l *eventLoop) acceptReady(now time.Time, drain bool, admit func(*eventConn
 	return nil
 }
 
-// acceptNext accepts one connection from the nonblocking listening socket
-// with accept4 flags, by the event loops' one policy for accept's failures:
-// a connection that died in the queue (ECONNABORTED, and the errors Linux
-// passes on from it, see sys.IsAcceptRetry) is skipped; out of descriptors,
-// the waiting connection is shed (reserve.go); out of kernel memory,
-// accepting pauses for acceptBackoff. It returns fd -1 when there is
-// nothing more to accept for now, with an error only when the server must
-// stop.
-func (l *eventLoop) acceptNext(now time.Time, flags int) (int, sys.Addr, error) {
-	for {
-		fd, peer, err := spare.Accept4(l.lfd, flags)
-		switch {
-		case err == nil:
-			return fd, peer, nil
-		case sys.IsTemporary(err):
-			return -1, sys.Addr{}, nil
-		case sys.IsAcceptRetry(err):
-			continue
-		case outOfDescriptors(err):
-			if l.shed(now, err) {
-				continue
-			}
-			return -1, sys.Addr{}, nil
-		case outOfMemory(err):
-			l.cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
-			l.pausedUntil = now.Add(acceptBackoff)
-			return -1, sys.Addr{}, nil
-		default:
-			return -1, sys.Addr{}, err
-		}
+// acceptNext makes one accept4 (with flags) on the nonblocking listening
+// socket, by the event loops' one policy for accept's failures: a
+// connection that died in the queue (ECONNABORTED, and the errors Linux
+// passes on from it, see sys.IsAcceptRetry) is skipped; out of
+// descriptors, the waiting connection is shed (reserve.go); out of kernel
+// memory, accepting pauses for acceptBackoff. It returns fd -1 when no
+// connection was taken; then again says whether the caller may accept once
+// more at once (one was skipped or shed), and err is set only when the
+// server must stop. One call, one connection at most: the caller's
+// acceptBatch bounds a round, sheds included, so that a flood of connects
+// while out of descriptors does not keep the loop from its clients.
+func (l *eventLoop) acceptNext(now time.Time, flags int) (fd int, peer sys.Addr, again bool, err error) {
+	fd, peer, err = spare.Accept4(l.lfd, flags)
+	switch {
+	case err == nil:
+		return fd, peer, false, nil
+	case sys.IsTemporary(err):
+	case sys.IsAcceptRetry(err):
+		again = true
+	case outOfDescriptors(err):
+		again = l.shed(now, err)
+	case outOfMemory(err):
+		l.cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
+		l.pausedUntil = now.Add(acceptBackoff)
+	default:
+		return -1, sys.Addr{}, false, err
 	}
+	return -1, sys.Addr{}, again, nil
 }
 
 // shed turns away one connection with the spare descriptor (reserve.go)

@@ -215,8 +215,11 @@ func (p *pool) dispatch(now time.Time) error {
 	for i := 0; i < acceptBatch && len(p.idle) > 0; i++ {
 		// Flags 0: the connection must be blocking for the child, whatever
 		// the listening socket is (accept4 does not inherit O_NONBLOCK).
-		fd, peer, err := p.l.acceptNext(now, 0)
+		fd, peer, again, err := p.l.acceptNext(now, 0)
 		if fd < 0 {
+			if again {
+				continue
+			}
 			return err
 		}
 		p.handOver(fd, peer, now)

@@ -82,7 +82,7 @@ const (
 	uringBatch   = 512 // completions handled between two io_uring_enter
 	// A busy server with at least batchFrom clients waits in io_uring_enter
 	// for one in batchDiv of them to have completions (at most batchMax),
-	// or for uringMinWait once one has: see batch.
+	// or for uringMinWait, whichever comes first: see batch.
 	batchFrom    = 200
 	batchDiv     = 16
 	batchMax     = 64
@@ -150,9 +150,10 @@ type uringServer struct {
 	pauseTS   sys.KernelTimespec
 	graceTS   sys.KernelTimespec
 	cqes      []sys.CQE
-	lastBatch int     // completions handled after the last io_uring_enter
-	err       error   // a failure that ends the server
-	dummy     sys.SQE // handed out when the ring cannot take more; never submitted
+	lastBatch int       // completions handled after the last io_uring_enter
+	counts    RingStats // for the summary
+	err       error     // a failure that ends the server
+	dummy     sys.SQE   // handed out when the ring cannot take more; never submitted
 }
 
 func serveUring(ctx context.Context, cfg Config, feat uringFeatures) (*Stats, error) {
@@ -214,6 +215,8 @@ func serveUring(ctx context.Context, cfg Config, feat uringFeatures) (*Stats, er
 
 	err = s.run()
 	stopWatch()
+	counts := s.counts
+	s.st.Ring = &counts
 	return s.st, err
 }
 
@@ -342,7 +345,12 @@ func (s *uringServer) run() error {
 			if s.bufs != nil {
 				s.bufs.Publish()
 			}
-			if _, err := s.ring.SubmitAndWaitBatch(s.batch(), uringMinWait); err != nil {
+			batch := s.batch()
+			s.counts.Enters++
+			if batch > 1 {
+				s.counts.BatchWaits++
+			}
+			if _, err := s.ring.SubmitAndWaitBatch(batch, uringMinWait); err != nil {
 				switch sys.Errno(err) {
 				case unix.EBUSY, unix.EAGAIN:
 					// Completions are stuck in the overflow list, or the
@@ -358,6 +366,7 @@ func (s *uringServer) run() error {
 		s.now = time.Since(s.start)
 		n := s.ring.Reap(s.cqes)
 		s.lastBatch = n
+		s.counts.Completions += int64(n)
 		for _, c := range s.cqes[:n] {
 			s.handle(c)
 		}
@@ -368,9 +377,9 @@ func (s *uringServer) run() error {
 	}
 }
 
-// batch is how many completions the next io_uring_enter waits for; once
-// one is there, it waits at most uringMinWait more for the rest
-// (Ring.SubmitAndWaitBatch).
+// batch is how many completions the next io_uring_enter waits for, for at
+// most uringMinWait (Ring.SubmitAndWaitBatch); a wait that ends with none
+// makes the next one wait for one, without a time limit.
 //
 // Waiting for one completion, as an event loop waits for one ready socket,
 // wakes the server for every few arrivals when a thousand clients keep it
@@ -405,6 +414,7 @@ func (s *uringServer) sqe() *sys.SQE {
 	if s.bufs != nil {
 		s.bufs.Publish() // before any recv the flush submits can look for a buffer
 	}
+	s.counts.Enters++
 	if _, err := s.ring.Submit(); err != nil {
 		s.fail(err)
 		return &s.dummy

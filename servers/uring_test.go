@@ -308,3 +308,51 @@ func TestUringSlowReader(t *testing.T) {
 		})
 	}
 }
+
+// TestUringBatchWait: with more clients than batchFrom (200) all busy, the
+// server waits for batches of completions; between rounds every client
+// pauses, so batch waits also end with nothing (ETIME) and the server goes
+// back to waiting for one. Every echo is exact throughout, and the summary
+// counts the batch waits.
+func TestUringBatchWait(t *testing.T) {
+	s := startUring(t, servers.Uring, servers.Config{Proto: servers.Protocol{Raw: true}, Backlog: 1024})
+	const clients, rounds = 300, 10
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		conns[i] = s.mustDial(t)
+	}
+	errs := make(chan error, clients)
+	for round := range rounds {
+		var wg sync.WaitGroup
+		for i, c := range conns {
+			wg.Go(func() {
+				if err := echoExact(c, []byte(fmt.Sprintf("client %d round %d\n", i, round)), 64); err != nil {
+					errs <- fmt.Errorf("client %d, round %d: %v", i, round, err)
+				}
+			})
+		}
+		wg.Wait()
+		time.Sleep(5 * time.Millisecond) // a lull: the next batch wait ends empty
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	st := s.stop(t)
+	r := st.Ring
+	if r == nil || r.Enters == 0 {
+		t.Fatalf("no ring counts in the Stats: %+v", r)
+	}
+	if r.BatchWaits == 0 {
+		t.Errorf("%d clients busy, yet no batch wait (%d completions from %d io_uring_enter)", clients, r.Completions, r.Enters)
+	}
+	var summary strings.Builder
+	st.Summary(&summary)
+	if !strings.Contains(summary.String(), fmt.Sprintf("%d of them batch waits", r.BatchWaits)) {
+		t.Errorf("summary does not count the batch waits:\n%s", summary.String())
+	}
+	t.Logf("%d completions from %d io_uring_enter, %d batch waits", r.Completions, r.Enters, r.BatchWaits)
+}

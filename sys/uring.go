@@ -2,7 +2,6 @@ package sys
 
 import (
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -59,7 +58,7 @@ type GeteventsArg struct {
 	Sigmask     uint64 // a sigset_t to wait under, or 0
 	SigmaskSz   uint32
 	MinWaitUsec uint32 // batch wait (IORING_FEAT_MIN_TIMEOUT), see Ring.SubmitAndWaitBatch
-	Ts          uint64 // a *KernelTimespec bounding the whole wait, or 0: no bound
+	Ts          uint64 // a *KernelTimespec bounding the whole wait, or 0: none (netprog sets none)
 }
 
 // The kernel checks the size of what it is given; a wrong layout here would
@@ -179,14 +178,18 @@ func IoUringEnter(fd int, toSubmit, minComplete, flags uint32) (int, error) {
 // batch wait. A wait that times out fails with ETIME unless entries were
 // submitted, in which case it returns their count like any other.
 func IoUringEnterArg(fd int, toSubmit, minComplete, flags uint32, arg *GeteventsArg) (int, error) {
-	var argp, argsz uintptr
+	var argsz uintptr
 	if arg != nil {
 		flags |= IORING_ENTER_EXT_ARG
-		argp, argsz = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
+		argsz = unsafe.Sizeof(*arg)
 	}
 	var n int
 	err := restart(func() error {
-		r, _, e := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argsz)
+		// The pointer is converted in the call expression itself, the only
+		// place where Go keeps what it points to alive and unmoved for the
+		// duration of the system call (unsafe.Pointer rule 4).
+		r, _, e := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags),
+			uintptr(unsafe.Pointer(arg)), argsz)
 		if e != 0 {
 			n = -1
 			return e
@@ -198,9 +201,6 @@ func IoUringEnterArg(fd int, toSubmit, minComplete, flags uint32, arg *Getevents
 		a := "NULL, 0"
 		if arg != nil {
 			a = "{sigmask=NULL, min_wait_usec=" + itoa(int(arg.MinWaitUsec)) + ", ts=NULL}, " + itoa(int(argsz))
-			if arg.Ts != 0 {
-				a = strings.Replace(a, "ts=NULL", "ts=...", 1)
-			}
 		}
 		trace("io_uring_enter", itoa(fd)+", "+itoa(int(toSubmit))+", "+itoa(int(minComplete))+", "+
 			flagNames(int(flags), enterFlagNames)+", "+a, n, err)

@@ -165,18 +165,19 @@ func (r *Ring) SubmitAndWait(wait uint32) (int, error) {
 }
 
 // SubmitAndWaitBatch is SubmitAndWait for a busy ring: it waits until
-// batch completions are ready, but no longer than minWait once at least one
-// is, so that one io_uring_enter collects many. Without a batch wait in the
-// kernel (IORING_FEAT_MIN_TIMEOUT, Linux 6.12), or with batch <= 1, it is
-// SubmitAndWait(1).
+// batch completions are ready or minWait has passed since the call began,
+// whichever comes first, so that one io_uring_enter collects many. Without
+// a batch wait in the kernel (IORING_FEAT_MIN_TIMEOUT, Linux 6.12), or with
+// batch <= 1, it is SubmitAndWait(1).
 //
 // With IORING_SETUP_DEFER_TASKRUN the kernel does not even wake the thread
 // before batch arrivals are queued for it or minWait has passed: fewer
 // sleeps and wake-ups, each doing more work, which is how io_uring pulls
 // ahead of epoll under load. The price is up to minWait of latency when
 // traffic is too thin to fill a batch, so callers ask for a batch only when
-// they are busy. A wait that gets nothing in minWait returns with no
-// completion (ETIME is not reported as an error).
+// they are busy. With no overall timeout (GeteventsArg.Ts) the kernel ends
+// the wait at minWait even when nothing has come: the call then returns
+// with no completion, and its ETIME is not reported as an error.
 func (r *Ring) SubmitAndWaitBatch(batch uint32, minWait time.Duration) (int, error) {
 	if batch <= 1 || minWait <= 0 || r.Params.Features&IORING_FEAT_MIN_TIMEOUT == 0 {
 		return r.SubmitAndWait(1)

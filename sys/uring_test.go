@@ -290,3 +290,26 @@ func TestSubmitAndWaitBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestSubmitAndWaitBatchEndsEmpty: with nothing coming for a long while (a
+// timer of one second pending), a batch wait still ends after its minimum
+// wait, with no completion and no error: the kernel ends a batch wait that
+// has no overall timeout at min_wait_usec.
+func TestSubmitAndWaitBatchEndsEmpty(t *testing.T) {
+	r := newTestRing(t, 8)
+	if r.Params.Features&IORING_FEAT_MIN_TIMEOUT == 0 {
+		t.Skip("no IORING_FEAT_MIN_TIMEOUT (Linux 6.12) here: no batch wait")
+	}
+	ts := KernelTimespec{Sec: 1}
+	r.SQE().PrepTimeout(&ts, 1)
+	if _, err := r.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := r.SubmitAndWaitBatch(8, 200*time.Microsecond)
+	if err != nil || n != 0 {
+		t.Fatalf("SubmitAndWaitBatch: %d, %v; want 0 submitted and no error", n, err)
+	}
+	if got := r.Ready(); got != 0 {
+		t.Errorf("%d completions ready before the 1 s timer could fire", got)
+	}
+}
