@@ -87,9 +87,15 @@ func closedOr(server sys.Addr, err error) error {
 	return err
 }
 
+// drainWait bounds drain: a server closes at once when it reads our end
+// of file, so this only ends the wait for one that does not; it is not
+// ReplyQuiet, because a loaded machine may take longer than a reply's
+// quiet period to run the server at all.
+const drainWait = 5 * time.Second
+
 // drain ends a conversation politely after q: shutdown(SHUT_WR) sends our
 // FIN, then we read (and drop) whatever the server still sends until its
-// end of file, for at most ReplyQuiet. Closing at once instead would make a
+// end of file, for at most drainWait. Closing at once instead would make a
 // pure-echo server's echo of "q" meet a closed socket, and the kernel would
 // answer it with a reset: the server would log "connection reset by peer"
 // for a client that did nothing wrong.
@@ -97,7 +103,7 @@ func drain(fd int) {
 	if sys.Shutdown(fd, unix.SHUT_WR) != nil {
 		return
 	}
-	sys.SetRecvTimeout(fd, ReplyQuiet)
+	sys.SetRecvTimeout(fd, drainWait)
 	var buf [512]byte
 	for {
 		n, err := sys.Read(fd, buf[:])

@@ -145,7 +145,7 @@ func setupZombieDemo(fs *flag.FlagSet) func([]string) error {
 		}
 		fmt.Fprintf(stdout, "Hello from the parent: child pid will be %d\n", child)
 		fmt.Fprintf(stdout, "See it with: ps -o pid,ppid,stat,cmd --ppid %d\n", parent)
-		state, err := awaitZombie(child, 5*time.Second)
+		state, err := awaitZombie(child, 30*time.Second)
 		if err != nil {
 			return err
 		}

@@ -103,7 +103,7 @@ func threadDemo(sleep time.Duration) error {
 		// Go never ends the process's first thread (that would end the
 		// process); it parks it instead.
 		fmt.Fprintf(stdout, "Joined Childthread (thread %d): it ran on the process's first thread, which Go keeps\n", child)
-	} else if err := awaitThreadEnd(pid, child, 5*time.Second); err != nil {
+	} else if err := awaitThreadEnd(pid, child, 30*time.Second); err != nil {
 		return err
 	} else {
 		fmt.Fprintf(stdout, "Joined Childthread: thread %d has ended (/proc/%d/task/%d is gone)\n", child, pid, child)
