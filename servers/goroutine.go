@@ -155,6 +155,24 @@ func (s *netpollStream) read(p []byte) (int, error) {
 		n, err = sys.Read(fd, p)
 		return rawErrno(err)
 	})
+	if s.idle > 0 && s.timedOut(err) {
+		// The deadline passed, but did the client fall silent? When the
+		// process was not running for a while (a loaded machine), the
+		// runtime may fire the expired deadline before it polls the
+		// network for the data that came in time, and ReadFunc gives up
+		// without reading. One read settles it: data or end of file means
+		// the client spoke; EAGAIN means it really was idle. (The event
+		// loops handle ready sockets before they sweep idle ones, and the
+		// blocking models' SO_RCVTIMEO is the kernel's, so only this model
+		// needs it.)
+		if rc, cerr := s.c.SyscallConn(); cerr == nil {
+			var rn int
+			var rerr error
+			if rc.Control(func(fd uintptr) { rn, rerr = sys.Read(int(fd), p) }) == nil && !sys.IsTemporary(rerr) {
+				return rn, rerr
+			}
+		}
+	}
 	return n, err
 }
 
