@@ -165,28 +165,51 @@ func (s *netpollStream) read(p []byte) (int, error) {
 		// loops handle ready sockets before they sweep idle ones, and the
 		// blocking models' SO_RCVTIMEO is the kernel's, so only this model
 		// needs it.)
-		if rc, cerr := s.c.SyscallConn(); cerr == nil {
-			var rn int
-			var rerr error
-			if rc.Control(func(fd uintptr) { rn, rerr = sys.Read(int(fd), p) }) == nil && !sys.IsTemporary(rerr) {
-				return rn, rerr
-			}
+		var rn int
+		var rerr error
+		if s.direct(func(fd int) { rn, rerr = sys.Read(fd, p) }) && !sys.IsTemporary(rerr) {
+			return rn, rerr
 		}
 	}
 	return n, err
 }
 
 func (s *netpollStream) write(p []byte) (int, error) {
-	if s.idle > 0 {
-		s.c.SetWriteDeadline(time.Now().Add(s.idle))
-	}
 	sent := 0
-	err := s.c.WriteFunc(context.Background(), "sendto", func(fd int) error {
-		n, err := sys.Send(fd, p[sent:], 0)
+	for {
+		if s.idle > 0 {
+			s.c.SetWriteDeadline(time.Now().Add(s.idle))
+		}
+		err := s.c.WriteFunc(context.Background(), "sendto", func(fd int) error {
+			n, err := sys.Send(fd, p[sent:], 0)
+			sent += n
+			return rawErrno(err)
+		})
+		if err == nil || s.idle <= 0 || !s.timedOut(err) {
+			return sent, err
+		}
+		// As in read: the peer may have made room in time, unseen. One
+		// send settles it; progress restarts the idle clock.
+		var n int
+		var werr error
+		if !s.direct(func(fd int) { n, werr = sys.Send(fd, p[sent:], 0) }) || n == 0 {
+			return sent, err
+		}
 		sent += n
-		return rawErrno(err)
-	})
-	return sent, err
+		if werr != nil && !sys.IsTemporary(werr) {
+			return sent, werr
+		}
+		if sent == len(p) {
+			return sent, nil
+		}
+	}
+}
+
+// direct runs f on the descriptor at once, without the netpoller (whose
+// wait ended with the deadline), and reports whether it ran.
+func (s *netpollStream) direct(f func(fd int)) bool {
+	rc, err := s.c.SyscallConn()
+	return err == nil && rc.Control(func(fd uintptr) { f(int(fd)) }) == nil
 }
 
 func (s *netpollStream) timedOut(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
