@@ -402,10 +402,45 @@ func relFaultHalfLine(t *testing.T, m relModel) {
 		}
 	}
 	relAlive(t, s)
+	// Each reuseport worker has its own accept queue: wait until every
+	// vanished client was taken, or the stop would leave some uncounted.
+	relAcceptQueuesDrained(t, s.Addr)
 	out := relStop(t, s, syscall.SIGTERM)
 	relNoSignalDeaths(t, out)
 	if !strings.Contains(out, "served 23 connections") {
 		t.Errorf("summary does not count the 23 connections:\n%s", tail(out, 4))
+	}
+}
+
+// relAcceptQueuesDrained waits (up to 10 s) until no listening socket on
+// addr's port has a connection waiting to be accepted: for a socket in
+// LISTEN, /proc/net/tcp's rx_queue is its accept queue's length.
+func relAcceptQueuesDrained(t *testing.T, addr string) {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	local := fmt.Sprintf(":%04X", p)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		waiting := 0
+		for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+			data, _ := os.ReadFile(f)
+			for _, line := range strings.Split(string(data), "\n") {
+				// sl local_address rem_address st tx_queue:rx_queue ...
+				fs := strings.Fields(line)
+				if len(fs) > 4 && strings.HasSuffix(fs[1], local) && fs[3] == "0A" {
+					if _, rx, ok := strings.Cut(fs[4], ":"); ok && strings.Trim(rx, "0") != "" {
+						waiting++
+					}
+				}
+			}
+		}
+		if waiting == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connections still wait in %d accept queues of %s after 10s", waiting, addr)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -448,11 +483,18 @@ func relFaultResetMidReply(t *testing.T, m relModel) {
 			}
 			c.Close()
 			relAlive(t, s)
+			// Each child ended with the write's errno as its status;
+			// wait for the three before stopping, or a child still on
+			// its way out would be ended by the stop instead.
+			re := regexp.MustCompile(`Reaped child process: \d+: exit status (104: connection reset by peer|32: broken pipe)`)
+			if m.model == "fork" {
+				for deadline := time.Now().Add(10 * time.Second); len(re.FindAllString(s.Out.String(), -1)) < 3 && time.Now().Before(deadline); {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
 			out := relStop(t, s, syscall.SIGINT)
 			relNoSignalDeaths(t, out)
 			if m.model == "fork" {
-				// Each child ended with the write's errno as its status.
-				re := regexp.MustCompile(`Reaped child process: \d+: exit status (104: connection reset by peer|32: broken pipe)`)
 				if n := len(re.FindAllString(out, -1)); n != 3 {
 					t.Errorf("%d children reaped with ECONNRESET or EPIPE, want 3:\n%s", n, tail(out, 12))
 				}
@@ -500,8 +542,13 @@ func relFaultSlowReader(t *testing.T, m relModel) {
 		}
 	}
 	slow := relSmallWindowDial(t, s.Addr)
+	// Its echo says the server is serving it (its child forked, its
+	// thread started) before memory is measured.
 	io.WriteString(slow, "x")
-	time.Sleep(100 * time.Millisecond) // its child is forked, its thread started
+	slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(slow, make([]byte, 1)); err != nil {
+		t.Fatalf("the slow reader's first byte: %v", err)
+	}
 	before := relTreeRSS(pid)
 	written, _ = relFlood(slow, flood, false, 60*time.Second)
 	got := relStalled(t, flood, written)
@@ -631,7 +678,17 @@ func relFaultIdleTimeout(t *testing.T, m relModel) {
 	}
 	if m.concurrent() {
 		talker := relDial(t, s.Addr)
+		// The server's silence before a tick is at most the time since the
+		// previous tick was sent (it starts reading after it replied).
+		last := time.Now()
 		for i := range 8 {
+			if gap := time.Since(last); gap > idle*3/4 {
+				// This process, not the server, was slow: the server
+				// might rightly close the talker.
+				t.Logf("the test process took %v between ticks: the talker cannot be judged", gap)
+				break
+			}
+			last = time.Now()
 			if err := relAsk(talker, fmt.Sprintf("tick %d", i)); err != nil {
 				t.Fatalf("a client that talks every %v: %v", idle/5, err)
 			}
