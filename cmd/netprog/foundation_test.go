@@ -68,7 +68,7 @@ func TestAddressFamilies(t *testing.T) {
 			"", "Received data: Thank you for Connecting \n"},
 		{[]string{"greet-server", "-addr", sock}, []string{"greet-client", "-addr", sock},
 			"", "Received data: Thank you for Connecting \n"},
-		{[]string{"udp-server", "-6", "-port", "0"}, []string{"udp-client", "-6"},
+		{[]string{"udp-server", "-6", "-port", "0"}, []string{"udp-client", "-6", "-timeout", "10s"},
 			"hi\nq\n", "Type Something(q or Q to exit:)hi\nReceived: hi\nType Something(q or Q to exit:)q\n"},
 		{[]string{"echo-server", "-addr", "[::1]:0"}, []string{"echo-client", "-prompt", ""},
 			"hi\nq\n", "hi\nYou Send:hi\nq\n"},
@@ -150,7 +150,7 @@ func TestEchoClientReplyFraming(t *testing.T) {
 		r.ReadString('\n') // q
 	}()
 	out, errOut, code := runNetprog(t, "split\nbare\nq\n", "echo-client", "-addr", ln.Addr().String(),
-		"-prompt", "> ", "-quiet", "1s")
+		"-prompt", "> ", "-quiet", "3s")
 	want := "> split\nYou Send:split\n> bare\nno newline\n> q\n"
 	if code != 0 || out != want {
 		t.Errorf("exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
@@ -159,7 +159,7 @@ func TestEchoClientReplyFraming(t *testing.T) {
 
 func TestUDP(t *testing.T) {
 	s := startServer(t, "udp-server", "-port", "0")
-	out, errOut, code := runNetprog(t, "hello\nworld\nq\n", "udp-client", "-addr", s.Addr)
+	out, errOut, code := runNetprog(t, "hello\nworld\nq\n", "udp-client", "-addr", s.Addr, "-timeout", "10s")
 	want := "Type Something(q or Q to exit:)hello\nReceived: hello\n" +
 		"Type Something(q or Q to exit:)world\nReceived: world\nType Something(q or Q to exit:)q\n"
 	if code != 0 || out != want {
@@ -223,21 +223,25 @@ func TestUDPClientLoss(t *testing.T) {
 	})
 
 	t.Run("late reply", func(t *testing.T) {
-		go func() { // echo, but the first answer only after the client gave up on it
-			buf := make([]byte, 64)
-			for i := 0; i < 2; i++ {
-				pc.SetReadDeadline(time.Now().Add(10 * time.Second))
-				n, from, err := pc.ReadFrom(buf)
+		go func() {
+			// Echo both, but only once "two" came: the client sends it
+			// after giving up on "one", so "one" is late for sure.
+			var got [2][]byte
+			var from net.Addr
+			for i := range got {
+				buf := make([]byte, 64)
+				pc.SetReadDeadline(time.Now().Add(20 * time.Second))
+				n, addr, err := pc.ReadFrom(buf)
 				if err != nil {
 					return
 				}
-				if i == 0 { // after the client's 1s, within its wait for "two"
-					time.Sleep(1500 * time.Millisecond)
-				}
-				pc.WriteTo(buf[:n], from)
+				got[i], from = buf[:n], addr
+			}
+			for _, d := range got {
+				pc.WriteTo(d, from)
 			}
 		}()
-		out, _, code := runNetprog(t, "one\ntwo\nq\n", "udp-client", "-addr", addr, "-timeout", "1s")
+		out, _, code := runNetprog(t, "one\ntwo\nq\n", "udp-client", "-addr", addr, "-timeout", "2s")
 		want := regexp.MustCompile(`^Type Something\(q or Q to exit:\)one\nNo reply from [^\n]*\n` +
 			`Type Something\(q or Q to exit:\)two\nReceived late \(from ` + regexp.QuoteMeta(addr) + `\): one\nReceived: two\n` +
 			`Type Something\(q or Q to exit:\)q\n$`)
