@@ -64,7 +64,10 @@ func TestHarnessSmoke(t *testing.T) {
 	cfg.Models = smokeModels()
 	cfg.EchoConns, cfg.EchoSizes = []int{1, 10}, []int{64}
 	cfg.ConnectWorkers = 2
-	cfg.Window, cfg.Repeats, cfg.Warmup = 200*time.Millisecond, 1, time.Second
+	// A window of a second, not less: every cell must measure some
+	// requests, and a loaded machine can leave the server or the
+	// generator without a CPU for a good part of a second.
+	cfg.Window, cfg.Repeats, cfg.Warmup = time.Second, 1, time.Second
 	cfg.SyscallWindow = 200 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

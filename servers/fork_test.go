@@ -302,8 +302,8 @@ func TestForkIdleTimeout(t *testing.T) {
 		t.Run(model, func(t *testing.T) {
 			s := startForkServer(t, model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
 				IdleTimeout: 200 * time.Millisecond, Proto: servers.Protocol{Quit: true}})
+			start := time.Now() // before the dial: the server's clock cannot start earlier
 			c := s.dial(t)
-			start := time.Now()
 			wantEOF(t, c)
 			if d := time.Since(start); d < 150*time.Millisecond {
 				t.Errorf("closed after %v, before the idle timeout", d)

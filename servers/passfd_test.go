@@ -156,8 +156,8 @@ func TestPassfdIdleAndReset(t *testing.T) {
 	resetMidMessage(s.dial(t))
 	next("a reset")
 
+	start := time.Now() // before the dial: the server's clock cannot start earlier
 	silent := s.dial(t)
-	start := time.Now()
 	wantEOF(t, silent)
 	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Errorf("silent client closed after %v, before the idle timeout", d)

@@ -172,7 +172,13 @@ func TestUringStop(t *testing.T) {
 			}
 			stuck := s.mustDial(t)
 			go io.Copy(stuck, strings.NewReader(strings.Repeat("x", 4<<20))) // never reads its echo
-			time.Sleep(50 * time.Millisecond)                                // let its echo pile up
+			// Stop only once the server has taken all three in (on a
+			// loaded machine it may not have got to the last one yet),
+			// and let the stuck client's echo pile up a little.
+			waitUntil(t, "the server did not accept all three clients", func() bool {
+				return strings.Count(s.Log.String(), "Got the connection from") >= 3
+			})
+			time.Sleep(50 * time.Millisecond)
 
 			st := s.stop(t)
 			for name, c := range map[string]net.Conn{"idle": idle, "talker": talker} {
@@ -189,7 +195,13 @@ func TestUringStop(t *testing.T) {
 			for _, c := range []net.Conn{idle, talker, stuck} {
 				c.Close()
 			}
-			if after := descriptorsOpen(t); after > before {
+			// The stuck client's socket is closed for good only once its
+			// writing goroutine has returned from its last write: wait.
+			after := descriptorsOpen(t)
+			for deadline := time.Now().Add(10 * time.Second); after > before && time.Now().Before(deadline); after = descriptorsOpen(t) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if after > before {
 				t.Errorf("%d descriptors open before the server, %d after it stopped", before, after)
 			}
 		})
@@ -206,7 +218,10 @@ func TestUringIdleTimeout(t *testing.T) {
 	const idle = time.Second
 	s := startUring(t, servers.Uring, servers.Config{Proto: servers.Protocol{Raw: true}, IdleTimeout: idle})
 	silent := s.mustDial(t)
-	talker := s.mustDial(t)
+	tk := &talker{dial: s.mustDial, idle: idle, exchange: func(c net.Conn) error {
+		return echoExact(c, []byte("tick\n"), 64)
+	}}
+	tk.say(t)
 	// A client that sends without reading its echo: once the buffers fill,
 	// no byte moves either way, and it is as idle as the silent one. Its
 	// writes fail once the server has closed it.
@@ -217,19 +232,12 @@ func TestUringIdleTimeout(t *testing.T) {
 		_, err := io.Copy(stuck, neverEnding{})
 		stuckDone <- err
 	}()
-	start := time.Now()
-	for time.Since(start) < 3*idle {
-		if err := echoExact(talker, []byte("tick\n"), 64); err != nil {
-			t.Fatalf("talking client: %v", err)
-		}
-		time.Sleep(idle / 5)
-	}
+	tk.talkFor(t, idle/5, 3*idle)
 	if err := expectEOF(silent); err != nil {
 		t.Errorf("silent client: %v", err)
 	}
-	if err := echoExact(talker, []byte("still here\n"), 64); err != nil {
-		t.Errorf("talking client was closed too: %v", err)
-	}
+	tk.exchange = func(c net.Conn) error { return echoExact(c, []byte("still here\n"), 64) }
+	tk.say(t) // the talking client was not closed with the silent one
 	select {
 	case err := <-stuckDone:
 		if !isReset(err) {
