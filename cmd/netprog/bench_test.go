@@ -28,7 +28,7 @@ func TestBenchCommand(t *testing.T) {
 
 	t.Run("text with starved connections", func(t *testing.T) {
 		// The iterative server serves the first connection only.
-		out, errOut, code := runNetprog(t, "", "bench", "-conns", "3", "-duration", "200ms", "-warmup", "100ms", "-addr", srv.Addr)
+		out, errOut, code := runNetprog(t, "", "bench", "-conns", "3", "-duration", "1s", "-warmup", "100ms", "-addr", srv.Addr)
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}

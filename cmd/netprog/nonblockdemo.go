@@ -62,19 +62,20 @@ func nonblockDemo(delay, rcvtimeo time.Duration) error {
 	fmt.Fprintf(stdout, "A connected pair of TCP sockets on loopback: fd %d (%s) reads, fd %d (%s) sends.\n\n", r, ra, w, wa)
 	buf := make([]byte, 64)
 
-	// sendLater has the peer send msg after delay, from another goroutine.
-	sendLater := func(msg string) <-chan error {
+	// sendLater has the peer send msg, from another goroutine, delay after
+	// start: the moment the wait is timed from, so that what the wait
+	// shows is never less than delay, however late either goroutine runs.
+	sendLater := func(msg string, start time.Time) <-chan error {
 		done := make(chan error, 1)
 		go func() {
-			time.Sleep(delay)
+			time.Sleep(time.Until(start.Add(delay)))
 			_, err := sys.Send(w, []byte(msg), 0)
 			done <- err
 		}()
 		return done
 	}
-	// recv is one recvfrom, timed; it says what it got.
-	recv := func() (string, time.Duration) {
-		start := time.Now()
+	// recv is one recvfrom, timed from start; it says what it got.
+	recv := func(start time.Time) (string, time.Duration) {
 		n, err := sys.Recv(r, buf, 0)
 		took := time.Since(start)
 		if err != nil {
@@ -84,8 +85,9 @@ func nonblockDemo(delay, rcvtimeo time.Duration) error {
 	}
 
 	fmt.Fprintf(stdout, "1. Blocking recvfrom(%d), nothing queued; the peer sends in %v.\n", r, delay)
-	sent := sendLater("hello\n")
-	res, took := recv()
+	start := time.Now()
+	sent := sendLater("hello\n", start)
+	res, took := recv(start)
 	fmt.Fprintf(stdout, "   recvfrom slept %v in the kernel, then %s\n\n", roundDuration(took), res)
 	if err := <-sent; err != nil {
 		return err
@@ -95,7 +97,7 @@ func nonblockDemo(delay, rcvtimeo time.Duration) error {
 	if err := sys.SetRecvTimeout(r, rcvtimeo); err != nil {
 		return err
 	}
-	res, took = recv()
+	res, took = recv(time.Now())
 	fmt.Fprintf(stdout, "   recvfrom slept %v, then %s: the timeout, not data\n\n", roundDuration(took), res)
 	if err := sys.SetRecvTimeout(r, 0); err != nil {
 		return err
@@ -105,14 +107,14 @@ func nonblockDemo(delay, rcvtimeo time.Duration) error {
 	if err := sys.SetNonblock(r, true); err != nil {
 		return err
 	}
-	res, took = recv()
+	res, took = recv(time.Now())
 	fmt.Fprintf(stdout, "   recvfrom came back at once (%v) and %s\n", roundDuration(took), res)
 	fmt.Fprintf(stdout, "   Calling it again until data comes would be busy waiting; poll(2) sleeps instead.\n\n")
 
 	fmt.Fprintf(stdout, "4. poll([{fd=%d, events=POLLIN}], 1, 10000); the peer sends in %v.\n", r, delay)
-	sent = sendLater("again\n")
 	fds := []unix.PollFd{{Fd: int32(r), Events: unix.POLLIN}}
-	start := time.Now()
+	start = time.Now()
+	sent = sendLater("again\n", start)
 	n, err := sys.Poll(fds, 10*time.Second)
 	took = time.Since(start)
 	if err != nil {
@@ -122,7 +124,7 @@ func nonblockDemo(delay, rcvtimeo time.Duration) error {
 		return fmt.Errorf("poll: the peer's data did not come within 10s")
 	}
 	fmt.Fprintf(stdout, "   poll slept %v, then returned %d: revents=%s\n", roundDuration(took), n, pollEvents(fds[0].Revents))
-	res, took = recv()
+	res, took = recv(time.Now())
 	fmt.Fprintf(stdout, "   recvfrom then came back at once (%v) and %s\n", roundDuration(took), res)
 	return <-sent
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -215,8 +216,14 @@ func TestPingSignals(t *testing.T) {
 	if err != nil {
 		t.Errorf("exit after SIGINT: %v (want 0: replies came)", err)
 	}
-	if !regexp.MustCompile(`\n--- 127.0.0.1 ping statistics ---\n(\d+) packets transmitted, (\d+) received, 0% packet loss, time \d+ms\nrtt min/avg/max/mdev = `).MatchString(rest) {
-		t.Errorf("no statistics after SIGINT:\n%s", rest)
+	// The request sent just before the signal may still be unanswered
+	// (ping ends at once on SIGINT, as iputils does): one loss at most.
+	m := regexp.MustCompile(`\n--- 127.0.0.1 ping statistics ---\n(\d+) packets transmitted, (\d+) received, [\d.]+% packet loss, time \d+ms\nrtt min/avg/max/mdev = `).FindStringSubmatch(rest)
+	if m == nil {
+		t.Fatalf("no statistics after SIGINT:\n%s", rest)
+	}
+	if sent, got := mustAtoi(m[1]), mustAtoi(m[2]); got < sent-1 {
+		t.Errorf("%d of %d requests answered on loopback:\n%s", got, sent, rest)
 	}
 }
 
@@ -316,7 +323,7 @@ func TestTracerouteThroughRouter(t *testing.T) {
 	startResponder(t, tp.B)
 	startResponder(t, tp.B, "-6")
 	for _, tc := range []struct{ dst, hop1 string }{{netnstest.AddrB, netnstest.AddrR1}, {netnstest.Addr6B, netnstest.Addr6R1}} {
-		out, errOut, code := runIn(t, tp.A, netprogBin, "traceroute", "-w", "2", tc.dst)
+		out, errOut, code := runIn(t, tp.A, netprogBin, "traceroute", "-w", "10", tc.dst)
 		re := regexp.MustCompile(`^traceroute to ` + regexp.QuoteMeta(tc.dst) + ` \(` + regexp.QuoteMeta(tc.dst) + `\), 30 hops max, \d+ byte packets\n` +
 			` 1  ` + regexp.QuoteMeta(tc.hop1) + `(  \d+\.\d{3} ms){3}\n` +
 			` 2  ` + regexp.QuoteMeta(tc.dst) + `(  \d+\.\d{3} ms){3}\n$`)
@@ -378,4 +385,13 @@ func TestPingShortIntervalNeedsRoot(t *testing.T) {
 			t.Errorf("ping %v as nobody: exit %d, stderr %q", args, code, errOut)
 		}
 	}
+}
+
+// mustAtoi is strconv.Atoi for digits a regexp matched.
+func mustAtoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
 }

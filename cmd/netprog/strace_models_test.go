@@ -282,7 +282,7 @@ func TestStraceEpoll(t *testing.T) {
 // no thread is made per client.
 func TestStraceGoroutine(t *testing.T) {
 	s := startStraced(t, "echo-server", "-model", "goroutine", "-host", "127.0.0.1", "-port", "0", "-q")
-	const clients = 12
+	const clients = 30
 	for i := range clients {
 		if err := converse(s.Addr, "You Send:", i); err != nil {
 			t.Fatal(err)

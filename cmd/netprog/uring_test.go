@@ -149,12 +149,12 @@ func TestUringOutOfDescriptors(t *testing.T) {
 	}()
 	served, shed := 0, 0
 	for i := 0; i < 2*limit; i++ {
-		c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+		c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
-		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.SetDeadline(time.Now().Add(15 * time.Second))
 		io.WriteString(c, "ping\n")
 		var b [5]byte
 		if _, err := io.ReadFull(c, b[:]); err == nil {
@@ -196,7 +196,7 @@ func TestUringOutOfDescriptors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.SetDeadline(time.Now().Add(15 * time.Second))
 		io.WriteString(c, "back\n")
 		var b [5]byte
 		_, err = io.ReadFull(c, b[:])
