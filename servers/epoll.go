@@ -76,6 +76,7 @@ func Epoll(ctx context.Context, cfg Config) (*Stats, error) {
 		c.events = want
 		return sys.EpollCtl(epfd, unix.EPOLL_CTL_MOD, c.fd, want)
 	}
+	l.rearm = rearm
 	events := make([]unix.EpollEvent, 256)
 	if cfg.started != nil {
 		cfg.started()

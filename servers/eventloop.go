@@ -70,8 +70,9 @@ type eventLoop struct {
 	count   int          // clients open
 	in      []byte       // one read buffer for everyone: the loop is one thread
 
-	pausedUntil time.Time // not accepting: out of descriptors with no spare
-	nextSweep   time.Time // next look for idle clients
+	pausedUntil time.Time              // not accepting: out of descriptors with no spare
+	nextSweep   time.Time              // next look for idle clients
+	rearm       func(*eventConn) error // epoll: tell the kernel what c waits for now (nil: the loop asks anew each time)
 
 	stopWatch func() // releases the goroutine that signals wake
 }
@@ -159,16 +160,36 @@ func (l *eventLoop) sweepEvery() time.Duration {
 
 // sweep closes the clients that moved no byte either way for IdleTimeout:
 // silent ones, and those that neither send nor read their echo.
+//
+// A client with echo waiting is tried once more first. The kernel says a
+// TCP socket is writable (POLLOUT, EPOLLOUT) only when a third of its
+// send buffer is free (tcp_poll, sk_stream_is_writeable), so a peer that
+// reads slowly, or read while this process was not running, may have made
+// room that no event reported: a send that moves bytes says it is not idle.
 func (l *eventLoop) sweep(now time.Time) {
 	if l.cfg.IdleTimeout <= 0 || now.Before(l.nextSweep) {
 		return
 	}
 	l.nextSweep = now.Add(l.sweepEvery())
 	for _, c := range l.clients {
-		if c != nil && now.Sub(c.last) >= l.cfg.IdleTimeout {
-			l.cfg.logf("Client %s idle for %v: closing", c.peer, l.cfg.IdleTimeout)
-			l.closeConn(c)
+		if c == nil || now.Sub(c.last) < l.cfg.IdleTimeout {
+			continue
 		}
+		if c.pending() > 0 {
+			if !l.flush(c, now) {
+				continue // the send failed: dropped
+			}
+			if c.last == now {
+				if l.rearm != nil {
+					if err := l.rearm(c); err != nil {
+						l.drop(c, err)
+					}
+				}
+				continue
+			}
+		}
+		l.cfg.logf("Client %s idle for %v: closing", c.peer, l.cfg.IdleTimeout)
+		l.closeConn(c)
 	}
 }
 

@@ -167,7 +167,7 @@ func (s *netpollStream) read(p []byte) (int, error) {
 		// needs it.)
 		var rn int
 		var rerr error
-		if s.direct(func(fd int) { rn, rerr = sys.Read(fd, p) }) && !sys.IsTemporary(rerr) {
+		if control(s.c, func(fd int) { rn, rerr = sys.Read(fd, p) }) && !sys.IsTemporary(rerr) {
 			return rn, rerr
 		}
 	}
@@ -177,6 +177,7 @@ func (s *netpollStream) read(p []byte) (int, error) {
 func (s *netpollStream) write(p []byte) (int, error) {
 	sent := 0
 	for {
+		before := sent
 		if s.idle > 0 {
 			s.c.SetWriteDeadline(time.Now().Add(s.idle))
 		}
@@ -188,27 +189,34 @@ func (s *netpollStream) write(p []byte) (int, error) {
 		if err == nil || s.idle <= 0 || !s.timedOut(err) {
 			return sent, err
 		}
-		// As in read: the peer may have made room in time, unseen. One
-		// send settles it; progress restarts the idle clock.
-		var n int
+		// The deadline passed: did the peer stop reading for all of it?
+		// Not if the echo moved meanwhile (the clock restarts, as
+		// SO_SNDTIMEO's does in the blocking models), nor if it made room
+		// in time that went unseen while the process did not run (as in
+		// read): one send settles that.
 		var werr error
-		if !s.direct(func(fd int) { n, werr = sys.Send(fd, p[sent:], 0) }) || n == 0 {
-			return sent, err
-		}
-		sent += n
-		if werr != nil && !sys.IsTemporary(werr) {
+		control(s.c, func(fd int) {
+			var n int
+			n, werr = sys.Send(fd, p[sent:], 0)
+			sent += n
+		})
+		switch {
+		case werr != nil && !sys.IsTemporary(werr):
 			return sent, werr
-		}
-		if sent == len(p) {
+		case sent == len(p):
 			return sent, nil
+		case sent == before:
+			return sent, err // idle: nothing moved for a whole timeout
 		}
 	}
 }
 
-// direct runs f on the descriptor at once, without the netpoller (whose
-// wait ended with the deadline), and reports whether it ran.
-func (s *netpollStream) direct(f func(fd int)) bool {
-	rc, err := s.c.SyscallConn()
+// control runs f on c's descriptor at once (not through the netpoller:
+// after a deadline, or to shut it down from another goroutine), and
+// reports whether it ran: the socket package keeps the descriptor from
+// being closed, and its number reused, while f runs.
+func control(c *socket.Conn, f func(fd int)) bool {
+	rc, err := c.SyscallConn()
 	return err == nil && rc.Control(func(fd uintptr) { f(int(fd)) }) == nil
 }
 
@@ -275,9 +283,5 @@ func (s *goroutineConns) shutdownAll() {
 }
 
 func shutdownConn(c *socket.Conn) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return
-	}
-	rc.Control(func(fd uintptr) { sys.Shutdown(int(fd), unix.SHUT_RDWR) })
+	control(c, func(fd int) { sys.Shutdown(fd, unix.SHUT_RDWR) })
 }

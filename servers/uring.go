@@ -620,9 +620,26 @@ func (s *uringServer) beginStop() {
 // sweep ends the clients that moved no byte either way for IdleTimeout:
 // silent ones, and those that neither send nor read their echo (even after
 // their end of file: a reply stuck behind a peer that never reads).
+//
+// A send waiting for room is woken by the rule of POLLOUT (a third of the
+// socket's send buffer free, see eventLoop.sweep), so a peer that reads
+// slowly, or read while this process was not running, may be reading with
+// no completion to show for it. For those the sweep looks at the socket's
+// send queue: if it shrank since the last sweep, the peer is reading.
 func (s *uringServer) sweep() {
 	for _, c := range s.conns {
-		if c != nil && c.state != connDead && s.now-c.last >= s.cfg.IdleTimeout {
+		if c == nil || c.state == connDead {
+			continue
+		}
+		if !c.sendBusy {
+			c.outq = 0
+		} else if q, err := sys.SendQueued(c.fd); err == nil {
+			if q < c.outq {
+				c.last = s.now
+			}
+			c.outq = q
+		}
+		if s.now-c.last >= s.cfg.IdleTimeout {
 			s.cfg.logf("Client %s idle for %v: closing", c.name(), s.cfg.IdleTimeout)
 			s.kill(c)
 		}

@@ -34,6 +34,7 @@ type uringConn struct {
 	peer  sys.Addr // from getpeername, for the log
 	state connState
 	last  time.Duration // when bytes last moved either way (-idle-timeout)
+	outq  int           // the socket's send queue at the last sweep, while a send waits (SIOCOUTQ)
 
 	recvArmed     bool // a recv request is pending
 	recvMulti     bool // ... and it is multishot

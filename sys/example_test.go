@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -164,4 +165,42 @@ func ExampleAddr_String() {
 	// Output:
 	// [::1]:5090
 	// unix:/tmp/echo.sock
+}
+
+// A peer that does not read lets the sender's queue fill; once it reads,
+// the queue shrinks, though the socket may not be writable (POLLOUT) yet.
+func ExampleSendQueued() {
+	lo, _ := sys.ResolveAddr("127.0.0.1:0", sys.IPv4)
+	lfd, bound, _ := sys.Listener(lo, 5, false)
+	defer sys.Close(lfd)
+	cfd, _ := sys.Dial(bound, unix.SOCK_STREAM, 0)
+	defer sys.Close(cfd)
+	afd, _, _ := sys.Accept4(lfd, 0)
+	defer sys.Close(afd)
+
+	q, _ := sys.SendQueued(cfd)
+	fmt.Println("nothing sent, queued:", q)
+	sys.SetNonblock(cfd, true)
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := sys.Send(cfd, chunk, 0); sys.IsTemporary(err) {
+			break // the peer's window and our buffer are full
+		}
+	}
+	full, _ := sys.SendQueued(cfd)
+	fmt.Println("the peer does not read, queued:", full > 0)
+
+	for range 16 { // the peer reads 1 MiB
+		sys.Read(afd, chunk)
+	}
+	shrank := false
+	for deadline := time.Now().Add(10 * time.Second); !shrank && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		q, _ = sys.SendQueued(cfd)
+		shrank = q < full
+	}
+	fmt.Println("the peer read, the queue shrank:", shrank)
+	// Output:
+	// nothing sent, queued: 0
+	// the peer does not read, queued: true
+	// the peer read, the queue shrank: true
 }
