@@ -283,12 +283,9 @@ func TestStopWithClientsInEveryState(t *testing.T) {
 			slow := s.dialSmallWindow(t)
 			written, _ := floodWithoutReading(slow, 64<<20, 60*time.Second)
 			waitStalled(t, written, 64<<20)
-			for deadline := time.Now().Add(20 * time.Second); strings.Count(s.Log.String(), "Got the connection from") < 3; {
-				if time.Now().After(deadline) {
-					t.Fatalf("3 clients not all accepted within 20s:\n%s", s.Log.String())
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			waitUntil(t, "3 clients not all accepted", func() bool {
+				return strings.Count(s.Log.String(), "Got the connection from") >= 3
+			})
 			st := s.stop(t)
 			if n := st.Conns.Load(); n != 3 {
 				t.Errorf("Stats.Conns = %d, want 3", n)
