@@ -625,21 +625,25 @@ func (s *uringServer) beginStop() {
 // socket's send buffer free, see eventLoop.sweep), so a peer that reads
 // slowly, or read while this process was not running, may be reading with
 // no completion to show for it. For those the sweep looks at the socket's
-// send queue: if it shrank since the last sweep, the peer is reading.
+// send queue: if it shrank since the last sweep, the peer is reading. The
+// first look has nothing to compare with, so it judges at the next sweep:
+// a client stuck sending is closed within 1.5 times the timeout.
 func (s *uringServer) sweep() {
 	for _, c := range s.conns {
 		if c == nil || c.state == connDead {
 			continue
 		}
+		firstLook := false
 		if !c.sendBusy {
-			c.outq = 0
+			c.outq = -1
 		} else if q, err := sys.SendQueued(c.fd); err == nil {
-			if q < c.outq {
+			firstLook = c.outq < 0
+			if !firstLook && q < c.outq {
 				c.last = s.now
 			}
 			c.outq = q
 		}
-		if s.now-c.last >= s.cfg.IdleTimeout {
+		if !firstLook && s.now-c.last >= s.cfg.IdleTimeout {
 			s.cfg.logf("Client %s idle for %v: closing", c.name(), s.cfg.IdleTimeout)
 			s.kill(c)
 		}

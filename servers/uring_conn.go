@@ -34,7 +34,7 @@ type uringConn struct {
 	peer  sys.Addr // from getpeername, for the log
 	state connState
 	last  time.Duration // when bytes last moved either way (-idle-timeout)
-	outq  int           // the socket's send queue at the last sweep, while a send waits (SIOCOUTQ)
+	outq  int           // the socket's send queue at the last sweep, while a send waits (SIOCOUTQ; -1: not looked)
 
 	recvArmed     bool // a recv request is pending
 	recvMulti     bool // ... and it is multishot
@@ -65,7 +65,7 @@ func (c *uringConn) name() string {
 func (s *uringServer) open(fd int) {
 	s.st.Conns.Add(1)
 	s.gen++
-	c := &uringConn{fd: fd, gen: s.gen & genMask, last: s.now}
+	c := &uringConn{fd: fd, gen: s.gen & genMask, last: s.now, outq: -1}
 	if n := len(s.free); n > 0 {
 		c.slot = s.free[n-1]
 		s.free = s.free[:n-1]

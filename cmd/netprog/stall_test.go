@@ -98,10 +98,19 @@ func stallWriting(t *testing.T, m relModel) error {
 	c := relSmallWindowDial(t, s.Addr)
 	defer c.Close()
 	written, _ := relFlood(c, 1<<30, false, 60*time.Second)
-	relStalled(t, 1<<30, written)
-	// The writes have not moved for relStalled's 500ms, so the server
-	// has been stuck sending (its idle clock running) since before that.
-	cont, err := stallStop(s, time.Now().Add(-500*time.Millisecond))
+	// Wait until the writes have not moved for 300ms. The server was stuck
+	// sending (its idle clock running) a moment before they last moved:
+	// filling its receive buffer and our send buffer takes milliseconds.
+	last, moved := written.Load(), time.Now()
+	for deadline := moved.Add(30 * time.Second); time.Since(moved) < 300*time.Millisecond; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the client's writes never stalled (%d bytes written)", last)
+		}
+		if v := written.Load(); v != last {
+			last, moved = v, time.Now()
+		}
+	}
+	cont, err := stallStop(s, moved.Add(-100*time.Millisecond))
 	defer cont()
 	if err != nil {
 		return err
