@@ -95,10 +95,10 @@ const drainWait = 5 * time.Second
 
 // drain ends a conversation politely after q: shutdown(SHUT_WR) sends our
 // FIN, then we read (and drop) whatever the server still sends until its
-// end of file, or until it has been silent for drainWait. Closing at once instead would make a
-// pure-echo server's echo of "q" meet a closed socket, and the kernel would
-// answer it with a reset: the server would log "connection reset by peer"
-// for a client that did nothing wrong.
+// end of file, or until it has been silent for drainWait. Closing at once
+// instead would make a pure-echo server's echo of "q" meet a closed socket,
+// and the kernel would answer it with a reset: the server would log
+// "connection reset by peer" for a client that did nothing wrong.
 func drain(fd int) {
 	if sys.Shutdown(fd, unix.SHUT_WR) != nil {
 		return
