@@ -13,11 +13,23 @@
 // course's Python servers do) is answered once nothing more has arrived for a
 // short quiet period.
 //
+// # Framing, as netprog's servers and as the course's
+//
+// A message goes out with a newline, so a server that frames by lines knows
+// where it ends. The course's own servers compare one whole recv with 'q', so
+// the quit goes out as they expect it: q (or Q, as typed) alone, with no
+// newline, in a send of its own; netprog's servers take it as quit too. With
+// -course (Echo.Course, servers.Chat.Course) every message goes out exactly
+// as typed, and one read is taken as one reply, as the course's programs do.
+//
 // # Ending
 //
 // A client ends when its user types q or Q (sent to the server, which closes
 // its side), when its input ends, or when the server closes the connection:
-// ErrPeerClosed, for which netprog exits with status 1.
+// ErrPeerClosed, for which netprog exits with status 1. After q a client
+// waits for the server to close for at most QuitWait in all, then closes
+// anyway and says whether the server kept the connection open or kept
+// sending; that is still a success (status 0): the user asked to quit.
 package clients
 
 import "errors"

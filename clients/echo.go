@@ -21,13 +21,25 @@ type Echo struct {
 	ReplyPrefix string        // printed before each reply ("Received data: ")
 	QuitOnBlank bool          // an empty line also quits (the select client's rule)
 	Quiet       time.Duration // the reply quiet period (0: ReplyQuiet)
-	In          int           // the descriptor the user types on (0)
-	Out         io.Writer
+	// Course frames messages as the course's programs do: each line is sent
+	// exactly as typed, with no newline, and one read is one reply. Use it
+	// with servers that take one recv as one message (the notes' own).
+	Course   bool
+	QuitWait time.Duration // after q, how long in all to wait for the server to close (0: QuitWait)
+	In       int           // the descriptor the user types on (0)
+	Out      io.Writer
+	Notes    io.Writer // where to say that the server did not close after q (nil: Out)
 }
 
 // Run connects to server and talks until the user quits (q or Q, which is
 // sent so the server can close its side, or end of input) or the server
 // closes the connection (ErrPeerClosed).
+//
+// A message goes out with a newline, so a server that frames by lines (as
+// netprog's do) knows where it ends, and an empty line is a message too. The
+// quit goes out as the course sends it: the q or Q alone, no newline, in a
+// send of its own, because the course's servers compare a whole recv with
+// 'q'; netprog's servers take a newline-less q as quit as well.
 func (e *Echo) Run(server sys.Addr) error {
 	fd, err := sys.Dial(server, unix.SOCK_STREAM, 0)
 	if err != nil {
@@ -37,6 +49,9 @@ func (e *Echo) Run(server sys.Addr) error {
 	quiet := e.Quiet
 	if quiet <= 0 {
 		quiet = ReplyQuiet
+	}
+	if e.Course {
+		quiet = servers.OneRead
 	}
 	input := servers.NewInput(e.In, e.Out)
 	replies := servers.NewMessageReader(fd, quiet)
@@ -57,20 +72,26 @@ func (e *Echo) Run(server sys.Addr) error {
 		if e.QuitOnBlank && len(line) == 0 {
 			return nil
 		}
-		line = append(line[:len(line):len(line)], '\n')
+		if servers.IsQuit(line) {
+			if _, err := sys.Send(fd, line, 0); err != nil {
+				return closedOr(server, err)
+			}
+			e.afterQuit(fd)
+			return nil
+		}
+		if e.Course && len(line) == 0 {
+			// send(2) of nothing sends nothing: no reply would come.
+			continue
+		}
+		if !e.Course {
+			line = append(line[:len(line):len(line)], '\n')
+		}
 		if _, err := sys.Send(fd, line, 0); err != nil {
 			return closedOr(server, err)
-		}
-		if servers.IsQuit(line) {
-			drain(fd)
-			return nil
 		}
 		reply, err := replies.Next()
 		if err != nil {
 			return closedOr(server, err)
-		}
-		if err != nil {
-			return err
 		}
 		fmt.Fprintf(e.Out, "%s%s\n", e.ReplyPrefix, servers.Printable(reply))
 	}
@@ -87,28 +108,63 @@ func closedOr(server sys.Addr, err error) error {
 	return err
 }
 
-// drainWait bounds drain: a server closes at once when it reads our end
-// of file, so this only ends the wait for one that does not; it is not
-// ReplyQuiet, because a loaded machine may take longer than a reply's
-// quiet period to run the server at all.
-const drainWait = 5 * time.Second
+// QuitWait bounds how long a client waits, in all, for the server to close
+// after q. A server closes at once when it reads q (or our end of file); one
+// that does not (the notes' echo server, ported literally, sends "You Send:"
+// forever once its client has gone) must not keep the client: after QuitWait
+// the client closes anyway and says so.
+const QuitWait = 2 * time.Second
 
-// drain ends a conversation politely after q: shutdown(SHUT_WR) sends our
-// FIN, then we read (and drop) whatever the server still sends until its
-// end of file, or until it has been silent for drainWait. Closing at once
-// instead would make a pure-echo server's echo of "q" meet a closed socket,
-// and the kernel would answer it with a reset: the server would log
+// afterQuit ends a conversation politely after q: shutdown(SHUT_WR) sends
+// our FIN, then we read (and drop) whatever the server still sends until its
+// end of file, for at most QuitWait in all (a deadline, not a silence: a
+// server that keeps sending would otherwise keep us for ever). Closing at
+// once instead would make a pure-echo server's echo of "q" meet a closed
+// socket, and the kernel would answer it with a reset: the server would log
 // "connection reset by peer" for a client that did nothing wrong.
-func drain(fd int) {
+func (e *Echo) afterQuit(fd int) {
+	wait := e.QuitWait
+	if wait <= 0 {
+		wait = QuitWait
+	}
+	notes := e.Notes
+	if notes == nil {
+		notes = e.Out
+	}
 	if sys.Shutdown(fd, unix.SHUT_WR) != nil {
 		return
 	}
-	sys.SetRecvTimeout(fd, drainWait)
-	var buf [512]byte
-	for {
-		n, err := sys.Read(fd, buf[:])
-		if n == 0 || err != nil {
-			return
+	sent, open := drain(fd, wait)
+	switch {
+	case sent > 0 && open:
+		fmt.Fprintf(notes, "the server kept sending after q (%d bytes in %v); closing\n", sent, wait)
+	case open:
+		fmt.Fprintf(notes, "the server kept the connection open %v after q; closing\n", wait)
+	}
+}
+
+// drain reads and drops what fd still sends until end of file or until wait
+// has passed in all; it returns the bytes it dropped and whether the
+// connection was still open at the end. A reset counts as closed.
+func drain(fd int, wait time.Duration) (dropped int, open bool) {
+	deadline := time.Now().Add(wait)
+	var buf [4096]byte
+	for left := wait; ; left = time.Until(deadline) {
+		if left <= 0 {
+			return dropped, true
 		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := sys.Poll(fds, left)
+		if err != nil {
+			return dropped, false
+		}
+		if n == 0 {
+			return dropped, true
+		}
+		n, err = sys.Read(fd, buf[:])
+		if n == 0 || err != nil {
+			return dropped, false
+		}
+		dropped += n
 	}
 }

@@ -48,10 +48,18 @@ const (
 // A message is a line (the message rule): lines are sent with a newline, and
 // a message that arrives without one is complete after ChatQuiet. q or Q from
 // either side ends the conversation; so does end of input (q is sent for it).
+// The quit goes out as the course sends it, q alone with no newline, because
+// the course's chat compares a whole recv with 'q'.
+//
+// Course frames every message as the course's programs do: sent exactly as
+// typed, no newline, and one read taken as one message. An empty line is then
+// not sent at all (send(2) of nothing sends nothing, and both sides would
+// wait): it is still this side's turn.
 type Chat struct {
 	In     int       // the descriptor the user types on (0)
 	Out    io.Writer // prompts and what the peer said
 	Duplex bool
+	Course bool
 
 	input *Input // kept across conversations: a pipe may hold the next lines
 }
@@ -67,7 +75,11 @@ func (c *Chat) lines() *Input {
 // either side quits or the connection ends. The caller closes fd; it stops
 // Talk early by shutting fd down (shutdown(2) wakes the poll).
 func (c *Chat) Talk(ctx context.Context, fd int, peer sys.Addr, speakFirst bool) (ChatEnd, error) {
-	conv := &conversation{Chat: c, ctx: ctx, fd: fd, peer: peer, sock: NewMessageReader(fd, ChatQuiet)}
+	quiet := ChatQuiet
+	if c.Course {
+		quiet = OneRead
+	}
+	conv := &conversation{Chat: c, ctx: ctx, fd: fd, peer: peer, sock: NewMessageReader(fd, quiet)}
 	if c.Duplex {
 		return conv.duplex()
 	}
@@ -108,10 +120,11 @@ func (v *conversation) turns(myTurn bool) (ChatEnd, error) {
 				return v.drain()
 			}
 		}
-		if end, over, err := v.send(); over || err != nil {
+		end, over, sent, err := v.send()
+		if over || err != nil {
 			return end, err
 		}
-		myTurn = false
+		myTurn = !sent
 	}
 }
 
@@ -137,7 +150,7 @@ func (v *conversation) duplex() (ChatEnd, error) {
 			}
 		}
 		if inReady {
-			end, over, err := v.send()
+			end, over, _, err := v.send()
 			if over || err != nil {
 				return end, err
 			}
@@ -147,8 +160,9 @@ func (v *conversation) duplex() (ChatEnd, error) {
 }
 
 // send reads the user's next line and sends it; over is true when the
-// conversation ended with it.
-func (v *conversation) send() (end ChatEnd, over bool, err error) {
+// conversation ended with it, and sent is false when there was nothing to
+// send (an empty line in Course framing).
+func (v *conversation) send() (end ChatEnd, over, sent bool, err error) {
 	line, err := v.lines().Line()
 	end = ChatIQuit
 	switch {
@@ -156,13 +170,21 @@ func (v *conversation) send() (end ChatEnd, over bool, err error) {
 		line, end = []byte("q"), ChatInputClosed
 		fmt.Fprintln(v.Out)
 	case err != nil:
-		return ChatStopped, true, err
+		return ChatStopped, true, false, err
 	}
-	msg := append(line[:len(line):len(line)], '\n')
+	quit := IsQuit(line)
+	msg := line // q goes alone, as the course sends it
+	if !quit && !v.Course {
+		msg = append(line[:len(line):len(line)], '\n')
+	}
+	if len(msg) == 0 { // an empty course message: nothing to send
+		return 0, false, false, nil
+	}
 	if _, err := sys.Send(v.fd, msg, 0); err != nil {
-		return v.broken(err)
+		end, over, err := v.broken(err)
+		return end, over, true, err
 	}
-	return end, IsQuit(msg), nil
+	return end, quit, true, nil
 }
 
 // receive takes the peer's next message and prints it; over is true when

@@ -29,6 +29,7 @@ func init() {
 func setupChat(fs *flag.FlagSet, server bool) func([]string) error {
 	af := newAddrFlags(fs, 5000)
 	duplex := fs.Bool("duplex", false, "both sides type whenever they like (poll(2) on stdin and the socket) instead of taking turns")
+	course := fs.Bool("course", false, "frame as the course's programs do: send each line exactly as typed, no newline, and take one read as one message")
 	var backlog *int
 	if server {
 		backlog = fs.Int("backlog", 0, "listen(2) backlog (0: SOMAXCONN); clients past the one chatting wait in this queue")
@@ -41,7 +42,7 @@ func setupChat(fs *flag.FlagSet, server bool) func([]string) error {
 		if err != nil {
 			return err
 		}
-		chat := &servers.Chat{In: 0, Out: stdout, Duplex: *duplex}
+		chat := &servers.Chat{In: 0, Out: stdout, Duplex: *duplex, Course: *course}
 		if !server {
 			_, err := clients.Chat(addr, chat)
 			return err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"netprog/clients"
@@ -45,6 +46,8 @@ func (p clientPreset) setup(fs *flag.FlagSet) func([]string) error {
 	af := newAddrFlags(fs, p.port)
 	prompt := fs.String("prompt", p.echo.Prompt, "printed before each line is read")
 	quiet := fs.Duration("quiet", clients.ReplyQuiet, "a reply without a newline is complete after this long with nothing more")
+	course := fs.Bool("course", false, "frame as the course's programs do: send each line exactly as typed, no newline, and take one read as one reply (for servers that take one recv as one message)")
+	quitWait := fs.Duration("quit-wait", clients.QuitWait, "after q, wait at most this long in all for the server to close, then close anyway")
 	return func(args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
@@ -52,12 +55,16 @@ func (p clientPreset) setup(fs *flag.FlagSet) func([]string) error {
 		if *quiet <= 0 {
 			return usagef("-quiet must be > 0")
 		}
+		if *quitWait <= 0 {
+			return usagef("-quit-wait must be > 0")
+		}
 		addr, err := af.resolve()
 		if err != nil {
 			return err
 		}
 		e := p.echo
-		e.Prompt, e.Quiet, e.In, e.Out = *prompt, *quiet, 0, stdout
+		e.Prompt, e.Quiet, e.Course, e.QuitWait = *prompt, *quiet, *course, *quitWait
+		e.In, e.Out, e.Notes = 0, stdout, notesTo(p.name)
 		return clientExit(p.name, e.Run(addr))
 	}
 }
@@ -70,4 +77,23 @@ func clientExit(name string, err error) error {
 		return &exitError{1}
 	}
 	return err
+}
+
+// notesTo is where a client says what went wrong without failing (a server
+// that did not close after q): standard error, named like an error line.
+func notesTo(name string) io.Writer {
+	return prefixWriter{os.Stderr, "netprog " + name + ": "}
+}
+
+// prefixWriter puts prefix before each Write: one note is one Write.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(p.w, p.prefix); err != nil {
+		return 0, err
+	}
+	return p.w.Write(b)
 }

@@ -764,6 +764,13 @@ func TestTraceGolden(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := fndMaskAddrs(fndRenumberFds(tt.run(t)))
 			switch tt.name {
+			case "chat-client":
+				// The server's q comes alone, with no newline: the client
+				// takes it as complete when the server's end of file follows
+				// or after ChatQuiet (100 ms) of silence, whichever comes
+				// first on this machine's schedule. Both end the same way.
+				got = regexp.MustCompile(`(?m)^poll\(\[\{fd=(\d+), events=POLLIN\}\], 1, 100\) = 0.*\n`).
+					ReplaceAllString(got, "poll([{fd=$1, events=POLLIN}], 1, 100) = 1\nread($1, \"\", 4095) = 0\n")
 			case "hostname":
 				got = regexp.MustCompile(`nodename="[^"]*"`).ReplaceAllString(got, `nodename="HOST"`)
 			case "ports":
