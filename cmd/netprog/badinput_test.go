@@ -91,7 +91,8 @@ func commonBadInputs(c *command) []badInput {
 var specificBadInputs = map[string][]badInput{
 	"echo-server": {
 		{args: []string{"-model", "nosuch"}, want: `unknown model "nosuch" (models: `},
-		{args: []string{"-idle-timeout", "-1s"}, want: "-idle-timeout"},
+		{args: []string{"-idle-timeout", "-1s"}, want: `invalid value "-1s" for flag -idle-timeout: a duration cannot be negative`},
+		{args: []string{"-idle-timeout", "1e300"}, want: `invalid value "1e300" for flag -idle-timeout: too long`},
 		{args: []string{"-idle-timeout", "soon"}, want: `invalid value "soon" for flag -idle-timeout`},
 		{args: []string{"-workers", "-1"}, want: "-workers -1: want a value >= 0"},
 		{args: []string{"-max-children", "-1"}, want: "-max-children"},
@@ -155,10 +156,17 @@ var specificBadInputs = map[string][]badInput{
 		{args: []string{"-warmup", "-1s"}, want: "warm-up and stall times cannot be negative"},
 		{args: []string{"-duration", "0s"}, want: "need a duration or a number of requests"},
 	},
-	"fork-demo":     {{args: []string{"-sleep", "-1s"}, want: "-sleep must be >= 0"}},
-	"zombie-demo":   {{args: []string{"-sleep", "-1s"}, want: "-sleep must be >= 0"}},
-	"thread-demo":   {{args: []string{"-sleep", "-1s"}, want: "-sleep must be >= 0"}},
-	"nonblock-demo": {{args: []string{"-rcvtimeo", "0s"}, want: "-rcvtimeo >= 1ms"}},
+	"fork-demo": {
+		{args: []string{"-sleep", "-1s"}, want: `invalid value "-1s" for flag -sleep: a duration cannot be negative`},
+		{args: []string{"-sleep", "-1"}, want: `invalid value "-1" for flag -sleep: a duration cannot be negative`},
+		{args: []string{"-sleep", "soon"}, want: `invalid value "soon" for flag -sleep: want seconds (5, 0.2) or a duration (500ms, 1m30s)`},
+	},
+	"zombie-demo": {{args: []string{"-sleep", "-0.5"}, want: `invalid value "-0.5" for flag -sleep: a duration cannot be negative`}},
+	"thread-demo": {{args: []string{"-sleep", "1x"}, want: `invalid value "1x" for flag -sleep: want seconds`}},
+	"nonblock-demo": {
+		{args: []string{"-rcvtimeo", "0s"}, want: "-rcvtimeo must be at least 1ms"},
+		{args: []string{"-delay", "-1"}, want: `invalid value "-1" for flag -delay: a duration cannot be negative`},
+	},
 }
 
 func sortedCommands() []*command {

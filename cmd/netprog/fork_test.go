@@ -565,7 +565,7 @@ func TestZombieDemoSubreaper(t *testing.T) {
 func TestProcDemoBadFlags(t *testing.T) {
 	for _, cmd := range []string{"fork-demo", "zombie-demo"} {
 		_, stderr, code := runNetprog(t, "", cmd, "-sleep", "-1s")
-		if code != 2 || !strings.Contains(stderr, "-sleep must be >= 0") {
+		if code != 2 || !strings.Contains(stderr, `invalid value "-1s" for flag -sleep: a duration cannot be negative`) {
 			t.Errorf("%s -sleep -1s: exit %d, stderr %q", cmd, code, stderr)
 		}
 	}

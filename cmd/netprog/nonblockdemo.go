@@ -37,14 +37,14 @@ func init() {
 }
 
 func setupNonblockDemo(fs *flag.FlagSet) func([]string) error {
-	delay := fs.Duration("delay", time.Second, "how long the peer waits before it sends")
-	rcvtimeo := fs.Duration("rcvtimeo", 500*time.Millisecond, "the SO_RCVTIMEO of step 2")
+	delay := secondsVar(fs, "delay", time.Second, "how long the peer waits before it sends")
+	rcvtimeo := secondsVar(fs, "rcvtimeo", 500*time.Millisecond, "the SO_RCVTIMEO of step 2")
 	return func(args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
 		}
-		if *delay < 0 || *rcvtimeo < time.Millisecond {
-			return usagef("-delay must be >= 0 and -rcvtimeo >= 1ms")
+		if *rcvtimeo < time.Millisecond {
+			return usagef("-rcvtimeo must be at least 1ms")
 		}
 		return nonblockDemo(*delay, *rcvtimeo)
 	}

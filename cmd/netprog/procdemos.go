@@ -45,14 +45,14 @@ func init() {
 	register(&command{
 		name:    "fork-demo",
 		teaches: "fork(2) returns twice: parent and child run on, each with its own pid and its own copy of memory",
-		watch:   "strace -f -e trace=clone,getpid,write,nanosleep,wait4,exit_group ./netprog fork-demo -sleep 1s",
+		watch:   "strace -f -e trace=clone,getpid,write,nanosleep,wait4,exit_group ./netprog fork-demo -sleep 1",
 		setup:   setupForkDemo,
 	})
 	register(&command{
 		name:    "zombie-demo",
 		teaches: "a child that has ended is a zombie (state Z) until its parent reaps it with wait4(2)",
 		watch: "./netprog zombie-demo &   then: ps -o pid,ppid,stat,cmd --ppid PARENT\n" +
-			"strace -f -e trace=clone,exit_group,wait4 ./netprog zombie-demo -sleep 2s -reap",
+			"strace -f -e trace=clone,exit_group,wait4 ./netprog zombie-demo -sleep 2 -reap",
 		setup: setupZombieDemo,
 	})
 }
@@ -89,13 +89,10 @@ func forkDemoChild() int {
 }
 
 func setupForkDemo(fs *flag.FlagSet) func([]string) error {
-	sleep := fs.Duration("sleep", 5*time.Second, "how long both processes sleep before saying hello together")
+	sleep := secondsVar(fs, "sleep", 5*time.Second, "how long both processes sleep before saying hello together")
 	return func(args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
-		}
-		if *sleep < 0 {
-			return usagef("-sleep must be >= 0")
 		}
 		fmt.Fprintf(stdout, "Before the fork my pid is: %d\n", sys.Getpid())
 		demoSleep = unix.NsecToTimespec(sleep.Nanoseconds())
@@ -123,16 +120,13 @@ func setupForkDemo(fs *flag.FlagSet) func([]string) error {
 func zombieChild() int { return 0 }
 
 func setupZombieDemo(fs *flag.FlagSet) func([]string) error {
-	sleep := fs.Duration("sleep", 50*time.Second, "how long the parent sleeps without reaping (Ctrl-C ends the sleep)")
+	sleep := secondsVar(fs, "sleep", 50*time.Second, "how long the parent sleeps without reaping (Ctrl-C ends the sleep)")
 	reap := fs.Bool("reap", false, "after the sleep, reap the child with wait4(2) and show that /proc/PID is gone.\n"+
 		"Without it the parent exits with the zombie unreaped: the kernel re-parents it to the nearest\n"+
 		"subreaper (prctl PR_SET_CHILD_SUBREAPER) or to init (pid 1), which reaps it")
 	return func(args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
-		}
-		if *sleep < 0 {
-			return usagef("-sleep must be >= 0")
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()

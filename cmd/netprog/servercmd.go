@@ -50,7 +50,7 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 	raw := fs.Bool("raw", false, "byte-exact RFC 862 echo: no framing, no prefix, no quit")
 	prefix := fs.String("prefix", p.proto.Prefix, "put before every reply")
 	quiet := fs.Bool("q", false, "do not log every message")
-	idle := fs.Duration("idle-timeout", 0, "close a client silent this long (0: never)")
+	idle := secondsVar(fs, "idle-timeout", 0, "close a client silent for this long, 0 for never")
 	maxChildren := fs.Int("max-children", 0, "fork: at most this many children at once (0: no limit)")
 	workers := fs.Int("workers", 0, "prefork, passfd: children forked at start (0: 4); reuseport: event loops (0: the CPU count)")
 	maxThreads := fs.Int("max-threads", 1000, "thread: at most this many client threads (Go aborts at 10000)")
@@ -69,7 +69,6 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 			want string
 		}{
 			{"backlog", *backlog < 0, ">= 0"},
-			{"idle-timeout", *idle < 0, ">= 0"},
 			{"max-children", *maxChildren < 0, ">= 0"},
 			{"workers", *workers < 0, ">= 0"},
 			// Go aborts the whole process past 10,000 OS threads

@@ -41,7 +41,7 @@ func init() {
 		name:    "thread-demo",
 		teaches: "threads share one address space: two named kernel threads, their ids (gettid), a join",
 		watch: "strace -f -e trace=clone,clone3,gettid,prctl,exit ./netprog thread-demo\n" +
-			"./netprog thread-demo -sleep 30s &   then: ps -L -o pid,lwp,comm -p PID",
+			"./netprog thread-demo -sleep 30 &   then: ps -L -o pid,lwp,comm -p PID",
 		setup: setupThreadDemo,
 	})
 }
@@ -51,13 +51,10 @@ func init() {
 var threadDemoCounter int
 
 func setupThreadDemo(fs *flag.FlagSet) func([]string) error {
-	sleep := fs.Duration("sleep", time.Second, "how long both threads sleep before saying hello together")
+	sleep := secondsVar(fs, "sleep", time.Second, "how long both threads sleep before saying hello together")
 	return func(args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
-		}
-		if *sleep < 0 {
-			return usagef("-sleep must be >= 0")
 		}
 		return threadDemo(*sleep)
 	}

@@ -53,7 +53,7 @@ func setupUDPServer(fs *flag.FlagSet) func([]string) error {
 
 func setupUDPClient(fs *flag.FlagSet) func([]string) error {
 	af := newAddrFlags(fs, 5000)
-	timeout := fs.Duration("timeout", 2*time.Second, "how long to wait for each reply (SO_RCVTIMEO)")
+	timeout := secondsVar(fs, "timeout", 2*time.Second, "how long to wait for each reply (SO_RCVTIMEO)")
 	prompt := fs.String("prompt", clients.UDPPrompt, "printed before each line is read")
 	return func(args []string) error {
 		if err := noArgs(args); err != nil {
