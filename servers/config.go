@@ -27,7 +27,11 @@ type Config struct {
 	Workers     int  // prefork, passfd: how many children (0: 4); reuseport: event loops (0: the CPU count)
 	MaxThreads  int  // thread: at most this many client threads
 	Edge        bool // epoll: edge-triggered instead of level-triggered
-	Stdin       int  // select: descriptor whose line or EOF stops the server (-1: none)
+	// Stdin is, for the select model, a descriptor whose line or end of
+	// file stops the server, as the notes' select server does (-1: none,
+	// a service like every other model). 0 is standard input: the zero
+	// Config watches it.
+	Stdin int
 
 	// Ready, if set, is called with the bound address once the server
 	// listens, before it accepts (tests use it with port 0).

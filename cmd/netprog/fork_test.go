@@ -151,9 +151,18 @@ func TestForkServerNoZombiesNoFdLeak(t *testing.T) {
 	}
 }
 
+// forkServer is the command line of fork-server's protocol ("you send:",
+// q quits) served by model: fork-server itself, or echo-server -model with
+// that prefix and this many workers.
+func forkServer(model string, workers int, args ...string) []string {
+	if model == "fork" {
+		return append([]string{"fork-server"}, args...)
+	}
+	return append([]string{"echo-server", "-model", model, "-workers", strconv.Itoa(workers), "-prefix", "you send:"}, args...)
+}
+
 func noZombiesNoFdLeak(t *testing.T, bin, model string) {
-	s := startServerCmd(t, exec.Command(bin, "fork-server", "-model", model, "-workers", "4",
-		"-host", "127.0.0.1", "-port", "0", "-q"))
+	s := startServerCmd(t, exec.Command(bin, forkServer(model, 4, "-host", "127.0.0.1", "-port", "0", "-q")...))
 	pid := s.cmd.Process.Pid
 	alive := 0
 	if model == "prefork" {
@@ -330,8 +339,7 @@ func TestForkServerStopEndsChildren(t *testing.T) {
 		t.Run(unix.SignalName(sig), func(t *testing.T) {
 			for _, model := range []string{"fork", "prefork"} {
 				t.Run(model, func(t *testing.T) {
-					s := startServer(t, "fork-server", "-model", model, "-workers", "3",
-						"-host", "127.0.0.1", "-port", "0", "-q")
+					s := startServer(t, forkServer(model, 3, "-host", "127.0.0.1", "-port", "0", "-q")...)
 					pid := s.cmd.Process.Pid
 					var clients []net.Conn
 					for i := range 3 {

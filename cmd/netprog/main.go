@@ -22,6 +22,7 @@ import (
 type command struct {
 	name    string
 	teaches string // one line for `netprog help`
+	more    string // more for `netprog help COMMAND`, after teaches
 	args    string // what follows the flags, e.g. "HOST"
 	watch   string // how to watch it with strace
 	// setup declares the command's flags and returns what runs it with the
@@ -149,7 +150,11 @@ func help(w io.Writer, args []string) int {
 }
 
 func usage(w io.Writer, c *command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: netprog %s [flags] %s\n\n%s\n\nFlags:\n", c.name, c.args, c.teaches)
+	fmt.Fprintf(w, "Usage: netprog %s [flags]%s\n\n%s\n", c.name, strings.TrimRight(" "+c.args, " "), c.teaches)
+	if c.more != "" {
+		fmt.Fprintf(w, "\n%s\n", c.more)
+	}
+	fmt.Fprint(w, "\nFlags:\n")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)

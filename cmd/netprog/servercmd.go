@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,55 +14,104 @@ import (
 )
 
 // preset is one of the course's echo servers: a model with its port, reply
-// prefix and quit rule.
+// prefix and quit rule. echo-server lets -model pick any design and offers
+// every design's flags; the others are their model, and offer only the
+// flags it reads.
 type preset struct {
 	name, model string
 	port        int
 	proto       servers.Protocol
 	teaches     string
+	more        string // for netprog help COMMAND
 	watch       string
+	pick        bool // -model picks the design (echo-server)
+	stdin       bool // a line or end of file on stdin stops it (select-server, as in the notes)
 }
 
 var presets = []preset{
-	{"echo-server", "iterative", 5090, servers.Protocol{Prefix: "You Send:", Quit: true},
-		"TCP echo server (iterative: one client at a time; -model picks any other design)",
-		"strace -f -e trace=network,read,write ./netprog echo-server"},
-	{"fork-server", "fork", 50007, servers.Protocol{Prefix: "you send:", Quit: true},
-		"echo server that forks a child per client and reaps it with wait4(WNOHANG)",
-		"strace -f -e trace=network,clone,wait4,exit_group ./netprog fork-server"},
-	{"thread-server", "thread", 5300, servers.Protocol{Quit: true},
-		"echo server with one kernel thread per client (named with prctl, see ps -L)",
-		"strace -f -e trace=network,clone,clone3,prctl ./netprog thread-server"},
-	{"select-server", "select", 50000, servers.Protocol{},
-		"echo server multiplexing clients and stdin with select(2); a line on stdin stops it",
-		"strace -f -e trace=network,select,read,write ./netprog select-server"},
+	{name: "echo-server", model: "iterative", port: 5090, proto: servers.Protocol{Prefix: "You Send:", Quit: true},
+		teaches: "TCP echo server (iterative: one client at a time; -model picks any other design)",
+		watch:   "strace -f -e trace=network,read,write ./netprog echo-server",
+		pick:    true},
+	{name: "fork-server", model: "fork", port: 50007, proto: servers.Protocol{Prefix: "you send:", Quit: true},
+		teaches: "echo server that forks a child per client and reaps it with wait4(WNOHANG)",
+		more:    "The other designs with processes: echo-server -model prefork, echo-server -model passfd.",
+		watch:   "strace -f -e trace=network,clone,wait4,exit_group ./netprog fork-server"},
+	{name: "thread-server", model: "thread", port: 5300, proto: servers.Protocol{Quit: true},
+		teaches: "echo server with one kernel thread per client (named with prctl, see ps -L)",
+		watch:   "strace -f -e trace=network,clone,clone3,prctl ./netprog thread-server"},
+	{name: "select-server", model: "select", port: 50000, proto: servers.Protocol{},
+		teaches: "echo server multiplexing clients and stdin with select(2); a line or end of file on stdin stops it",
+		more: "A line on standard input, or its end of file, stops it, as in the notes: started\n" +
+			"with stdin closed (in the background of a script, with nohup, </dev/null) it\n" +
+			"stops at once. To script it, keep its stdin open:\n" +
+			"  sleep infinity | netprog select-server &    (kill %1 then stops both)\n" +
+			"or run the same design as a service that does not read stdin:\n" +
+			"  netprog echo-server -model select",
+		watch: "strace -f -e trace=network,select,read,write ./netprog select-server",
+		stdin: true},
 }
 
 func init() {
 	for _, p := range presets {
-		register(&command{name: p.name, teaches: p.teaches, watch: p.watch, setup: p.setup})
+		register(&command{name: p.name, teaches: p.teaches, more: p.more, watch: p.watch, setup: p.setup})
 	}
+}
+
+// modelFlags are the flags that only some models read.
+var modelFlags = map[string][]string{
+	"max-children": {"fork"},
+	"workers":      {"prefork", "passfd", "reuseport"},
+	"max-threads":  {"thread"},
+	"edge":         {"epoll", "reuseport"},
+}
+
+// offers reports whether the preset has the flag: echo-server has them all.
+func (p preset) offers(flag string) bool {
+	return p.pick || slices.Contains(modelFlags[flag], p.model)
+}
+
+// only is how a model flag's help begins: which models read it, where the
+// model is picked ("fork: "); nothing where the preset is that model.
+func (p preset) only(flag string) string {
+	if !p.pick {
+		return ""
+	}
+	return strings.Join(modelFlags[flag], ", ") + ": "
 }
 
 func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 	af := newAddrFlags(fs, p.port)
-	model := fs.String("model", p.model, "server design: "+strings.Join(servers.Models(), ", "))
+	model := p.model
+	if p.pick {
+		fs.StringVar(&model, "model", p.model, "server design: "+strings.Join(servers.Models(), ", "))
+	}
 	backlog := fs.Int("backlog", 0, "listen(2) backlog (0: SOMAXCONN). Past it Linux drops SYNs, which clients retry: it slows connects, it does not refuse them")
 	raw := fs.Bool("raw", false, "byte-exact RFC 862 echo: no framing, no prefix, no quit")
 	prefix := fs.String("prefix", p.proto.Prefix, "put before every reply")
 	quiet := fs.Bool("q", false, "do not log every message")
-	idle := secondsVar(fs, "idle-timeout", 0, "close a client silent for this long, 0 for never")
-	maxChildren := fs.Int("max-children", 0, "fork: at most this many children at once (0: no limit)")
-	workers := fs.Int("workers", 0, "prefork, passfd: children forked at start (0: 4); reuseport: event loops (0: the CPU count)")
-	maxThreads := fs.Int("max-threads", 1000, "thread: at most this many client threads (Go aborts at 10000)")
-	edge := fs.Bool("edge", false, "epoll: edge-triggered (EPOLLET) instead of level-triggered")
+	idle := secondsVar(fs, "idle-timeout", 0, "close a client silent this long (0: never)")
+	maxChildren, workers, maxThreads, edge := new(int), new(int), new(int), new(bool)
+	*maxThreads = 1000
+	if p.offers("max-children") {
+		fs.IntVar(maxChildren, "max-children", 0, p.only("max-children")+"at most this many children at once (0: no limit)")
+	}
+	if p.offers("workers") {
+		fs.IntVar(workers, "workers", 0, "prefork, passfd: children forked at start (0: 4); reuseport: event loops (0: the CPU count)")
+	}
+	if p.offers("max-threads") {
+		fs.IntVar(maxThreads, "max-threads", 1000, p.only("max-threads")+"at most this many client threads (Go aborts at 10000)")
+	}
+	if p.offers("edge") {
+		fs.BoolVar(edge, "edge", false, p.only("edge")+"edge-triggered (EPOLLET) instead of level-triggered")
+	}
 	return func(args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
 		}
-		m, ok := servers.Lookup(*model)
+		m, ok := servers.Lookup(model)
 		if !ok {
-			return usagef("unknown model %q (models: %s)", *model, strings.Join(servers.Models(), ", "))
+			return usagef("unknown model %q (models: %s)", model, strings.Join(servers.Models(), ", "))
 		}
 		for _, f := range []struct {
 			name string
@@ -93,7 +143,10 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 			IdleTimeout: *idle, MaxChildren: *maxChildren, Workers: *workers,
 			MaxThreads: *maxThreads, Edge: *edge, Stdin: -1,
 		}
-		if *model == "select" {
+		if p.stdin {
+			// Only the notes' select server: every other server, and
+			// echo-server -model select, is a service that runs on
+			// whatever its stdin is (/dev/null in the background).
 			cfg.Stdin = 0
 		}
 		return serve(m, cfg)
