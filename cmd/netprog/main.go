@@ -134,23 +134,85 @@ func help(w io.Writer, args []string) int {
 	}
 	fmt.Fprintln(w, "netprog: the network programming course's programs, on Linux system calls.")
 	fmt.Fprintln(w, "\nUsage: netprog [--trace] COMMAND [flags] [args]\n\nCommands:")
-	var names []string
+	names := listed()
 	width := 0
-	for n := range commands {
-		names = append(names, n)
+	for _, n := range names {
 		width = max(width, len(n))
 	}
-	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].teaches)
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, wrap(commands[n].teaches, helpWidth-width-4, width+4))
 	}
-	fmt.Fprintln(w, "\nnetprog help COMMAND (or netprog COMMAND -h) shows a command's flags and how to watch it with strace.")
+	fmt.Fprintln(w, "\n"+wrap("netprog help COMMAND (or netprog COMMAND -h) shows a command's flags and how to watch it with strace.", helpWidth, 0))
 	fmt.Fprintln(w, "Exit status: 0 success, 1 peer or network failure, 2 usage or system error.")
 	return 0
 }
 
+// courseOrder is the order `netprog help` lists the commands in: the
+// course's, lesson by lesson, as the README's contents go (the first
+// server and client, echo, UDP, chat, names and ports, processes, threads,
+// multiplexing, nonblocking sockets, ICMP), each server before its client.
+var courseOrder = []string{
+	"greet-server", "greet-client",
+	"echo-server", "echo-client",
+	"udp-server", "udp-client",
+	"chat-server", "chat-client",
+	"hostname", "ports",
+	"fork-demo", "zombie-demo", "fork-server", "fork-client",
+	"thread-demo", "thread-server", "thread-client",
+	"select-server", "select-client",
+	"nonblock-demo",
+	"ping", "traceroute", "icmp-responder",
+	"bench",
+}
+
+// listed is the commands in courseOrder, then any registered but missing
+// from it (sorted), so that none is ever left out of help.
+func listed() []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, n := range courseOrder {
+		if commands[n] != nil && !seen[n] {
+			names = append(names, n)
+			seen[n] = true
+		}
+	}
+	var rest []string
+	for n := range commands {
+		if !seen[n] {
+			rest = append(rest, n)
+		}
+	}
+	sort.Strings(rest)
+	return append(names, rest...)
+}
+
+// helpWidth is the terminal width help fits in.
+const helpWidth = 80
+
+// wrap breaks text into lines of at most width columns at spaces, and
+// indents every line after the first by indent spaces (a hanging indent).
+// A word longer than width has a line of its own.
+func wrap(text string, width, indent int) string {
+	var b strings.Builder
+	col := 0
+	for _, word := range strings.Fields(text) {
+		switch {
+		case col == 0:
+		case col+1+len(word) > width:
+			b.WriteString("\n" + strings.Repeat(" ", indent))
+			col = 0
+		default:
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(word)
+		col += len(word)
+	}
+	return b.String()
+}
+
 func usage(w io.Writer, c *command, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: netprog %s [flags]%s\n\n%s\n", c.name, strings.TrimRight(" "+c.args, " "), c.teaches)
+	fmt.Fprintf(w, "Usage: netprog %s [flags]%s\n\n%s\n", c.name, strings.TrimRight(" "+c.args, " "), wrap(c.teaches, helpWidth, 0))
 	if c.more != "" {
 		fmt.Fprintf(w, "\n%s\n", c.more)
 	}

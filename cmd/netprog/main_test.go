@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // The tests here drive the built binary as a user would: arguments, scripted
@@ -195,14 +197,62 @@ func runCommand(t *testing.T, stdin string, name string, args ...string) (string
 	return out.String(), errb.String(), code
 }
 
+// TestHelpListsCommands: `netprog help` fits 80 columns and lists every
+// command once, in courseOrder, which holds every command once.
 func TestHelpListsCommands(t *testing.T) {
 	out, _, code := runNetprog(t, "", "help")
 	if code != 0 {
 		t.Fatalf("help exit %d", code)
 	}
-	for name := range commands {
-		if !strings.Contains(out, "  "+name+" ") {
-			t.Errorf("help does not list %s:\n%s", name, out)
+	var listed []string
+	inCommands := false
+	for i, line := range strings.Split(out, "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("help line %d is %d columns: %q", i+1, n, line)
+		}
+		switch {
+		case line == "Commands:":
+			inCommands = true
+		case line == "":
+			inCommands = false
+		case inCommands && !strings.HasPrefix(line, "   "):
+			listed = append(listed, strings.Fields(line)[0])
+		}
+	}
+	if !slices.Equal(listed, courseOrder) {
+		t.Errorf("help lists\n  %q\nwant courseOrder\n  %q", listed, courseOrder)
+	}
+	seen := map[string]int{}
+	for _, n := range courseOrder {
+		if seen[n]++; seen[n] > 1 {
+			t.Errorf("courseOrder has %s twice", n)
+		}
+		if commands[n] == nil {
+			t.Errorf("courseOrder has %s, which is no command", n)
+		}
+	}
+	for n := range commands {
+		if seen[n] == 0 {
+			t.Errorf("%s is not in courseOrder", n)
+		}
+	}
+}
+
+// TestWrap: help's hanging indent.
+func TestWrap(t *testing.T) {
+	for _, tc := range []struct {
+		text          string
+		width, indent int
+		want          string
+	}{
+		{"a b c", 80, 4, "a b c"},
+		{"aaa bbb ccc", 7, 2, "aaa bbb\n  ccc"},
+		{"aaa bbb ccc", 6, 2, "aaa\n  bbb\n  ccc"},
+		{"a verylongword b", 4, 1, "a\n verylongword\n b"},
+		{"  spaced   out  ", 80, 0, "spaced out"},
+	} {
+		if got := wrap(tc.text, tc.width, tc.indent); got != tc.want {
+			t.Errorf("wrap(%q, %d, %d) = %q, want %q", tc.text, tc.width, tc.indent, got, tc.want)
 		}
 	}
 }
