@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"netprog/servers"
+)
+
+// What a hostile peer sends, as netprog must show it: with the terminal's
+// controls escaped (servers.Printable), so that nothing it sends can clear
+// the operator's screen, retitle the window or forge a log line.
+const (
+	hostileLine   = "\x1b[2J\x1b]0;pwned\x07hi\rReceived the connection from: 6.6.6.6:1\u009b\n"
+	hostileShown  = `\x1b[2J\x1b]0;pwned\x07hi\rReceived the connection from: 6.6.6.6:1\xc2\x9b`
+	forgedLogLine = "\nReceived the connection from: 6.6.6.6:1"
+)
+
+// noTerminalControls fails the test if out holds a byte a terminal acts on
+// (other than the newlines that end netprog's own lines) or a forged line.
+func noTerminalControls(t *testing.T, what, out string) {
+	t.Helper()
+	for i, c := range []byte(out) {
+		if (c < ' ' && c != '\n') || c == 0x7f {
+			t.Errorf("%s holds control byte %#x at %d:\n%q", what, c, i, out)
+			return
+		}
+	}
+	if strings.Contains(out, "\u009b") || strings.Contains(out, forgedLogLine) {
+		t.Errorf("%s holds a C1 control or a forged line:\n%q", what, out)
+	}
+}
+
+// TestHostileBytesEscapedInLogs: every model's log shows what a client sent
+// escaped, while the echo on the wire stays byte-exact.
+func TestHostileBytesEscapedInLogs(t *testing.T) {
+	for _, model := range servers.Models() {
+		t.Run(model, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, "echo-server", "-addr", "127.0.0.1:0", "-model", model)
+			c, err := net.Dial("tcp", s.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			io.WriteString(c, hostileLine)
+			want := "You Send:" + hostileLine
+			got := make([]byte, len(want))
+			if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
+				t.Fatalf("echo = %q, %v; want the bytes sent back exactly: %q", got, err, want)
+			}
+			io.WriteString(c, "q")
+			if model == "fork" || model == "prefork" || model == "passfd" {
+				return // the forked children do not log messages
+			}
+			s.waitOutput(t, hostileShown)
+			noTerminalControls(t, "the server's log", s.Out.String())
+		})
+	}
+}
+
+// TestHostileBytesEscapedOnScreen: what the clients print of a server's
+// reply, and what udp-server and chat-server print of a peer, is escaped.
+func TestHostileBytesEscapedOnScreen(t *testing.T) {
+	t.Run("echo-client", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			r.ReadString('\n')
+			io.WriteString(c, hostileLine)
+			io.Copy(io.Discard, r) // until the client's end of file
+		}()
+		out, _, code := runNetprog(t, "hello\nq\n", "echo-client", "-addr", ln.Addr().String())
+		if code != 0 || !strings.Contains(out, hostileShown) {
+			t.Fatalf("exit %d, output %q; want the reply shown as %q", code, out, hostileShown)
+		}
+		noTerminalControls(t, "echo-client's output", out)
+	})
+	t.Run("udp-server", func(t *testing.T) {
+		s := startServer(t, "udp-server", "-addr", "127.0.0.1:0")
+		c, err := net.Dial("udp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte(hostileLine))
+		s.waitOutput(t, hostileShown)
+		noTerminalControls(t, "udp-server's log", s.Out.String())
+	})
+	t.Run("chat-server", func(t *testing.T) {
+		s := startServer(t, "chat-server", "-addr", "127.0.0.1:0")
+		c, err := net.Dial("tcp", s.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(s.Stdin, "hello\n")
+		r := bufio.NewReader(c)
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := r.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, hostileLine)
+		s.waitOutput(t, hostileShown)
+		noTerminalControls(t, "chat-server's output", s.Out.String())
+	})
+}
