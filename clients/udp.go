@@ -76,26 +76,75 @@ func (u *UDP) Run(server sys.Addr) (UDPResult, error) {
 			return res, err
 		}
 		res.Sent++
-		for {
-			n, from, _, err := sys.Recvfrom(fd, buf, 0)
-			if sys.IsTemporary(err) {
-				res.Lost++
-				fmt.Fprintf(u.Out, "No reply from %s within %v: the datagram or its echo was lost, or nothing listens there (UDP does not tell)\n",
-					server, u.Timeout)
-				break
-			}
-			if err != nil {
-				return res, err
-			}
-			if res.Lost > 0 && !bytes.Equal(buf[:n], line) {
-				fmt.Fprintf(u.Out, "Received late (from %s): %s\n", from, buf[:n])
-				continue
-			}
-			res.Received++
-			fmt.Fprintf(u.Out, "Received: %s\n", buf[:n])
-			break
+		if err := u.awaitReply(fd, server, line, buf, &res); err != nil {
+			return res, err
 		}
 	}
+}
+
+// awaitReply waits for the server's echo of line and prints it. Anyone can
+// send a datagram to our port, and recvfrom says who did (UNP 8.8): a
+// datagram from anyone but the server is reported (the first of each wait;
+// the rest are counted) and ignored, and it does not extend the wait, so a
+// stranger who keeps sending cannot keep the client waiting.
+func (u *UDP) awaitReply(fd int, server sys.Addr, line, buf []byte, res *UDPResult) error {
+	deadline := time.Now().Add(u.Timeout)
+	strangers := 0
+	defer func() {
+		if strangers > 1 {
+			fmt.Fprintf(u.Out, "Ignored %d more datagrams from others than %s\n", strangers-1, server)
+		}
+		if strangers > 0 && u.Timeout > 0 {
+			sys.SetRecvTimeout(fd, u.Timeout) // the next wait is a whole one
+		}
+	}()
+	for {
+		n, from, _, err := sys.Recvfrom(fd, buf, 0)
+		if sys.IsTemporary(err) {
+			res.Lost++
+			fmt.Fprintf(u.Out, "No reply from %s within %v: the datagram or its echo was lost, or nothing listens there (UDP does not tell)\n",
+				server, u.Timeout)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !sameSource(from, server) {
+			strangers++
+			if strangers == 1 {
+				fmt.Fprintf(u.Out, "Ignored a datagram from %s: not the server %s\n", from, server)
+			}
+			if u.Timeout > 0 {
+				left := time.Until(deadline)
+				if left < time.Microsecond {
+					left = time.Microsecond // SO_RCVTIMEO of 0 would mean forever
+				}
+				if err := sys.SetRecvTimeout(fd, left); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if res.Lost > 0 && !bytes.Equal(buf[:n], line) {
+			fmt.Fprintf(u.Out, "Received late (from %s): %s\n", from, servers.Printable(buf[:n]))
+			continue
+		}
+		res.Received++
+		fmt.Fprintf(u.Out, "Received: %s\n", servers.Printable(buf[:n]))
+		return nil
+	}
+}
+
+// sameSource reports whether a datagram came from the address we sent to.
+// An IPv6 zone is left out: the kernel names it by index, we by name.
+func sameSource(from, server sys.Addr) bool {
+	if from.Family != server.Family {
+		return false
+	}
+	if from.Family == unix.AF_UNIX {
+		return from.Path == server.Path
+	}
+	return from.Port == server.Port && from.IP.WithZone("") == server.IP.WithZone("")
 }
 
 // orMore says " or more" for a line as long as the input reader hands over

@@ -119,3 +119,75 @@ func TestHostileBytesEscapedOnScreen(t *testing.T) {
 		noTerminalControls(t, "chat-server's output", s.Out.String())
 	})
 }
+
+// TestUDPClientIgnoresStrangers: udp-client takes a reply only from the
+// server it sent to (UNP 8.8). A third party's datagram, sent to the
+// client's port before the real echo, is reported and ignored; a stranger
+// who keeps sending while the server stays silent does not keep the client
+// waiting past its timeout.
+func TestUDPClientIgnoresStrangers(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		answer bool // the server echoes (after the stranger's datagram)
+	}{
+		{"stranger before the echo", true},
+		{"stranger flood, silent server", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			stranger, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stranger.Close()
+			done := make(chan struct{})
+			defer close(done)
+			go func() {
+				buf := make([]byte, 512)
+				for {
+					n, client, err := srv.ReadFrom(buf)
+					if err != nil {
+						return
+					}
+					if !tt.answer {
+						// Flood the client from elsewhere until it is done.
+						for i := 0; i < 100000; i++ {
+							select {
+							case <-done:
+								return
+							default:
+							}
+							if _, err := stranger.WriteTo([]byte("forged "+hostileLine), client); err != nil {
+								return
+							}
+						}
+						return
+					}
+					stranger.WriteTo([]byte("forged"), client)
+					// The stranger's datagram is in the client's queue first:
+					// on loopback, a sendto delivers before it returns.
+					srv.WriteTo(buf[:n], client)
+				}
+			}()
+			out, _, code := runNetprog(t, "hello\nq\n", "udp-client", "-addr", srv.LocalAddr().String(), "-timeout", "1")
+			want := "Ignored a datagram from " + stranger.LocalAddr().String() + ": not the server " + srv.LocalAddr().String()
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+			if strings.Contains(out, "forged") {
+				t.Errorf("the stranger's datagram was taken as a reply:\n%s", out)
+			}
+			if tt.answer && (code != 0 || !strings.Contains(out, "Received: hello\n")) {
+				t.Errorf("exit %d; want the server's echo received:\n%s", code, out)
+			}
+			if !tt.answer && (code != 1 || !strings.Contains(out, "No reply from")) {
+				t.Errorf("exit %d; want no reply (exit 1) despite the flood:\n%s", code, out)
+			}
+			noTerminalControls(t, "udp-client's output", out)
+		})
+	}
+}
