@@ -75,7 +75,7 @@ func Models() []string {
 // Stats is what a server counts while it runs; safe for concurrent use.
 type Stats struct {
 	Conns    atomic.Int64 // connections accepted and served
-	Bytes    atomic.Int64 // bytes echoed back
+	Bytes    atomic.Int64 // bytes echoed back (the greet server: bytes of greetings sent)
 	Refused  atomic.Int64 // connections shed (fd limit, FD_SETSIZE, max threads)
 	Children atomic.Int64 // child processes reaped
 
@@ -87,6 +87,11 @@ type Stats struct {
 	// Ring is, for the uring model, how its ring was used. Set once the
 	// model has returned.
 	Ring *RingStats
+
+	// Greetings counts the greetings the greet server sent; greets marks
+	// its Stats, whose summary speaks of greetings, not echoes.
+	Greetings atomic.Int64
+	greets    bool
 }
 
 // RingStats counts a uring server's io_uring_enter calls and the
@@ -142,22 +147,37 @@ func (c *Config) announce(bound sys.Addr) {
 func (s *Stats) Summary(w io.Writer) {
 	self, _ := sys.Getrusage(unix.RUSAGE_SELF)
 	kids, _ := sys.Getrusage(unix.RUSAGE_CHILDREN)
-	fmt.Fprintf(w, "served %d connections, echoed %d bytes", s.Conns.Load(), s.Bytes.Load())
+	fmt.Fprintf(w, "served %s", count(s.Conns.Load(), "connection", "connections"))
+	if s.greets {
+		fmt.Fprintf(w, ", sent %s (%s)", count(s.Greetings.Load(), "greeting", "greetings"), count(s.Bytes.Load(), "byte", "bytes"))
+	} else {
+		fmt.Fprintf(w, ", echoed %s", count(s.Bytes.Load(), "byte", "bytes"))
+	}
 	if r := s.Refused.Load(); r > 0 {
 		fmt.Fprintf(w, ", refused %d", r)
 	}
 	if c := s.Children.Load(); c > 0 {
-		fmt.Fprintf(w, ", reaped %d children", c)
+		fmt.Fprintf(w, ", reaped %s", count(c, "child", "children"))
 	}
 	if len(s.PerWorker) > 0 {
 		fmt.Fprintf(w, "\nconnections per worker: %s", strings.Trim(fmt.Sprint(s.PerWorker), "[]"))
 	}
 	if r := s.Ring; r != nil && r.Enters > 0 {
-		fmt.Fprintf(w, "\nio_uring: %d completions from %d io_uring_enter calls (%.1f each), %d of them batch waits",
-			r.Completions, r.Enters, float64(r.Completions)/float64(r.Enters), r.BatchWaits)
+		fmt.Fprintf(w, "\nio_uring: %s from %s (%.1f each), %s",
+			count(r.Completions, "completion", "completions"), count(r.Enters, "io_uring_enter call", "io_uring_enter calls"),
+			float64(r.Completions)/float64(r.Enters), count(r.BatchWaits, "of them a batch wait", "of them batch waits"))
 	}
 	fmt.Fprintf(w, "\nCPU time: user %.3fs sys %.3fs; children: user %.3fs sys %.3fs\n",
 		tvSec(self.Utime), tvSec(self.Stime), tvSec(kids.Utime), tvSec(kids.Stime))
+}
+
+// count renders n with its noun: "1 connection", "2 connections", "0
+// connections".
+func count[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func tvSec(tv unix.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }

@@ -22,7 +22,7 @@ func Greet(ctx context.Context, cfg Config) (*Stats, error) {
 	defer sys.Close(lfd)
 	defer stopOnCancel(ctx, lfd)()
 
-	st := &Stats{}
+	st := &Stats{greets: true}
 	for ctx.Err() == nil {
 		fd, peer, err := accept(ctx, &cfg, st, lfd)
 		if err != nil {
@@ -35,8 +35,11 @@ func Greet(ctx context.Context, cfg Config) (*Stats, error) {
 		// A client that vanished already gets EPIPE or ECONNRESET here
 		// (never SIGPIPE: Send asks for MSG_NOSIGNAL); it is logged and the
 		// server goes on.
-		if _, err := sys.Send(fd, []byte(Greeting), 0); err != nil {
+		if n, err := sys.Send(fd, []byte(Greeting), 0); err != nil {
 			cfg.logf("Client %s: %v", peer, err)
+		} else {
+			st.Greetings.Add(1)
+			st.Bytes.Add(int64(n))
 		}
 		sys.Close(fd)
 	}

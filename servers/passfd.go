@@ -113,8 +113,8 @@ func checkPoolFits(workers int) error {
 	}
 	need := uint64(passfdFixedFDs + 2*workers)
 	if lim.Cur < need {
-		return fmt.Errorf("passfd: %d workers need about %d descriptors (a channel each, twice over while dead ones are replaced), RLIMIT_NOFILE is %d: %w",
-			workers, need, lim.Cur, unix.EMFILE)
+		return fmt.Errorf("passfd: %s need about %d descriptors (a channel each, twice over while dead ones are replaced), RLIMIT_NOFILE is %d: %w",
+			count(workers, "worker", "workers"), need, lim.Cur, unix.EMFILE)
 	}
 	return nil
 }

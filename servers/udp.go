@@ -26,8 +26,8 @@ type UDPStats struct {
 
 // Summary prints the counts in one line.
 func (s *UDPStats) Summary(w io.Writer) {
-	fmt.Fprintf(w, "received %d datagrams (%d truncated), echoed %d bytes\n",
-		s.Datagrams.Load(), s.Truncated.Load(), s.Bytes.Load())
+	fmt.Fprintf(w, "received %s (%d truncated), echoed %s\n",
+		count(s.Datagrams.Load(), "datagram", "datagrams"), s.Truncated.Load(), count(s.Bytes.Load(), "byte", "bytes"))
 }
 
 // UDP is the course's UDP echo server: recvfrom a datagram, print who said

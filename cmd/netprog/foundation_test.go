@@ -211,7 +211,7 @@ func TestUDPClientLoss(t *testing.T) {
 		wantOut := "Type Something(q or Q to exit:)hello\nNo reply from " + addr +
 			" within 200ms: the datagram or its echo was lost, or nothing listens there (UDP does not tell)\n" +
 			"Type Something(q or Q to exit:)q\n"
-		wantErr := "netprog udp-client: no reply from " + addr + " to any of 1 datagrams\n"
+		wantErr := "netprog udp-client: no reply from " + addr + " to the datagram sent\n"
 		if code != 1 || out != wantOut || errOut != wantErr {
 			t.Errorf("exit %d\nstdout %q\nwant   %q\nstderr %q\nwant   %q", code, out, wantOut, errOut, wantErr)
 		}

@@ -84,7 +84,7 @@ func relStop(t *testing.T, s *server, sig syscall.Signal) string {
 	return out
 }
 
-var relSummaryRE = regexp.MustCompile(`server stopped after \S+: served \d+ connections`)
+var relSummaryRE = regexp.MustCompile(`server stopped after \S+: served \d+ connections?`)
 
 // relStopped sends sig and checks that the server exits 0 and prints its
 // summary. It returns the server's output and the children it had when

@@ -73,7 +73,11 @@ func setupUDPClient(fs *flag.FlagSet) func([]string) error {
 		}
 		// As ping(8): no reply at all is a failure of the peer, exit 1.
 		if res.Sent > 0 && res.Received == 0 {
-			fmt.Fprintf(os.Stderr, "netprog udp-client: no reply from %s to any of %d datagrams\n", addr, res.Sent)
+			what := fmt.Sprintf("any of %d datagrams", res.Sent)
+			if res.Sent == 1 {
+				what = "the datagram sent"
+			}
+			fmt.Fprintf(os.Stderr, "netprog udp-client: no reply from %s to %s\n", addr, what)
 			return &exitError{1}
 		}
 		return nil
