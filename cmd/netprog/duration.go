@@ -20,7 +20,7 @@ type seconds time.Duration
 // names the value "seconds".
 func secondsVar(fs *flag.FlagSet, name string, value time.Duration, usage string) *time.Duration {
 	d := value
-	fs.Var((*seconds)(&d), name, usage+", in `seconds` (1.5) or as a duration (1500ms)")
+	fs.Var((*seconds)(&d), name, usage+"; `seconds` (1.5) or a duration (1500ms)")
 	return &d
 }
 
