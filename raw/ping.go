@@ -609,12 +609,19 @@ func (p *Pinger) reply(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 	if st.Timing && pk.Len >= icmpHeaderLen+timestampLen {
 		sec := int64(binary.NativeEndian.Uint64(pk.Data[0:]))
 		nsec := int64(binary.NativeEndian.Uint64(pk.Data[8:]))
-		us := at.Sub(time.Unix(sec, nsec)).Microseconds()
-		if us < 0 {
-			us = 0 // the clock stepped back
-		}
-		r.RTT, r.HasRTT = time.Duration(us)*time.Microsecond, true
-		if pk.ChecksumOK {
+		sent := time.Unix(sec, nsec)
+		us := at.Sub(sent).Microseconds()
+		switch {
+		case !pk.ChecksumOK:
+			r.RTT, r.HasRTT = time.Duration(max(us, 0))*time.Microsecond, true
+		case sent.Before(p.start) || us < 0:
+			// Sent before we began, or after it came back: a forged
+			// (or damaged) timestamp, or a stepped clock. iputils
+			// takes it (clamping a negative time to 0); one forged
+			// 1970 stamp would then own max, avg and mdev for the run.
+			st.BadTimes++
+		default:
+			r.RTT, r.HasRTT = time.Duration(us)*time.Microsecond, true
 			st.addRTT(us)
 		}
 	}

@@ -30,6 +30,7 @@ type Fault struct {
 	BadChecksum bool          // IPv4: a wrong ICMP checksum (ICMPv6 checksums are the kernel's)
 	WrongID     bool          // reply with another identifier instead (a foreign reply)
 	Truncate    int           // leave this many data bytes out
+	OldStamp    bool          // forge the sender's timestamp: 1970 (a hostile reply)
 }
 
 // Script maps sequence numbers to faults; unlisted ones are answered
@@ -37,7 +38,7 @@ type Fault struct {
 type Script map[int]Fault
 
 // ParseScript reads a script such as "2:drop 3:dup=2 4:delay=300ms
-// 5:badsum 6:wrongid 7:trunc=20 8:delay=50ms,dup": items separated by
+// 5:badsum 6:wrongid 7:trunc=20 8:delay=50ms,dup 9:oldstamp": items separated by
 // spaces or semicolons, each SEQ:FAULT[,FAULT...].
 func ParseScript(s string) (Script, error) {
 	sc := Script{}
@@ -71,8 +72,10 @@ func ParseScript(s string) (Script, error) {
 				f.WrongID = true
 			case "trunc":
 				f.Truncate = n
+			case "oldstamp":
+				f.OldStamp = true
 			default:
-				return nil, fmt.Errorf("script item %q: unknown fault %q (drop, delay=D, dup[=N], badsum, wrongid, trunc=N)", item, name)
+				return nil, fmt.Errorf("script item %q: unknown fault %q (drop, delay=D, dup[=N], badsum, wrongid, trunc=N, oldstamp)", item, name)
 			}
 		}
 		sc[seq] = f
@@ -84,7 +87,13 @@ func ParseScript(s string) (Script, error) {
 type Responder struct {
 	V6     bool
 	Script Script
-	fd     int
+	// BadChecksums counts requests dropped for a wrong ICMP checksum, as
+	// the kernel's own responder drops them (icmp_rcv): a request whose
+	// checksum fails was damaged or forged, and answering it would turn the
+	// responder into a reflector for anything anyone sends. Read it after
+	// Serve returns.
+	BadChecksums int
+	fd           int
 }
 
 // NewResponder opens the responder's raw ICMP (v6: ICMPv6) socket, which
@@ -141,6 +150,10 @@ func (r *Responder) Serve(ctx context.Context) error {
 		if err != nil || pk.Type != request {
 			continue
 		}
+		if !pk.ChecksumOK { // IPv4 only: the kernel checks ICMPv6's
+			r.BadChecksums++
+			continue
+		}
 		f := r.Script[int(pk.Seq)]
 		if f.Drop {
 			continue
@@ -167,6 +180,11 @@ func (r *Responder) reply(pk *Packet, f Fault) []byte {
 	data := pk.Data
 	if f.Truncate > 0 {
 		data = data[:max(len(data)-f.Truncate, 0)]
+	}
+	if f.OldStamp && len(data) >= timestampLen {
+		data = append([]byte(nil), data...)
+		binary.NativeEndian.PutUint64(data[0:], 1) // 1970-01-01 00:00:01
+		binary.NativeEndian.PutUint64(data[8:], 0)
 	}
 	id := pk.ID
 	if f.WrongID {

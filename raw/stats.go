@@ -16,6 +16,11 @@ type Stats struct {
 	Duplicates  int // replies to a sequence already answered
 	Corrupted   int // replies with a bad ICMP checksum
 	Errors      int // ICMP errors (unreachable, time exceeded) for our requests
+	// BadTimes counts replies whose timestamp is impossible: sent before
+	// the run began or after the reply came. A forged duplicate stamped
+	// 1970 would otherwise make max, avg and mdev meaningless for the whole
+	// run; such replies still count as received, but not in rtt.
+	BadTimes int
 
 	Timing bool  // the data was large enough (16 bytes) to carry a timestamp
 	MinUS  int64 // shortest round trip, µs
@@ -42,7 +47,9 @@ func (s Stats) Avg() time.Duration { return time.Duration(s.avgUS()) * time.Micr
 // order iputils computes it so small times do not lose to rounding.
 func (s Stats) Mdev() time.Duration { return time.Duration(s.mdevUS()) * time.Microsecond }
 
-func (s Stats) total() int64 { return int64(s.Received + s.Duplicates) }
+// total is how many round trips the averages divide by: iputils' nreceived
+// + nrepeats, less the replies whose times were impossible.
+func (s Stats) total() int64 { return int64(s.Received + s.Duplicates - s.BadTimes) }
 
 func (s Stats) avgUS() int64 {
 	if s.total() == 0 {
@@ -155,7 +162,7 @@ func (s Stats) WriteSummary(w io.Writer, host string) {
 	}
 	fmt.Fprintln(w)
 	comma := ""
-	if s.Received > 0 && s.Timing {
+	if s.Received > 0 && s.Timing && s.total() > 0 {
 		fmt.Fprintf(w, "rtt min/avg/max/mdev = %s/%s/%s/%s ms", ms3(s.MinUS), ms3(s.avgUS()), ms3(s.MaxUS), ms3(s.mdevUS()))
 		comma = ", "
 	}
@@ -168,6 +175,10 @@ func (s Stats) WriteSummary(w io.Writer, host string) {
 		fmt.Fprintf(w, "%sipg/ewma %s/%s ms", comma, ms3(ipg), ms3(s.EWMA8/8))
 	}
 	fmt.Fprintln(w)
+	if s.BadTimes > 0 { // not iputils': it has no such check
+		fmt.Fprintf(w, "%d %s an impossible timestamp (forged, or the clock stepped): not in rtt\n",
+			s.BadTimes, map[bool]string{true: "reply carried", false: "replies carried"}[s.BadTimes == 1])
+	}
 }
 
 // StatusLine is the one line iputils prints on stderr for SIGQUIT, without

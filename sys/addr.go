@@ -2,6 +2,7 @@ package sys
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -93,6 +94,9 @@ type ResolveError struct {
 }
 
 func (e *ResolveError) Error() string {
+	if e.Host == "" {
+		return fmt.Sprintf("resolve \"\": %v", e.Err)
+	}
 	return fmt.Sprintf("resolve %s: %v", e.Host, e.Err)
 }
 
@@ -184,6 +188,12 @@ func ResolveHost(host string, family int) (netip.Addr, error) {
 		}
 		return ip, nil
 	}
+	if ip, ok := parseInetAton(host); ok {
+		if err := checkFamily(host, ip, family); err != nil {
+			return netip.Addr{}, err
+		}
+		return ip, nil
+	}
 	if strings.ContainsAny(host, "[]%/ ") || strings.Count(host, ":") > 0 {
 		return netip.Addr{}, &AddrError{host, "not an IP address or host name"}
 	}
@@ -211,6 +221,54 @@ func ResolveHost(host string, family int) (netip.Addr, error) {
 		return netip.Addr{}, &ResolveError{host, fmt.Errorf("no address")}
 	}
 	return ips[0], nil
+}
+
+// ResolveTarget is ResolveHost for a host to send to (ping, traceroute):
+// there "" is no wildcard but no name at all, and iputils refuses it as
+// getaddrinfo does ("0", inet_aton's 0.0.0.0, is still taken).
+func ResolveTarget(host string, family int) (netip.Addr, error) {
+	if host == "" {
+		return netip.Addr{}, &ResolveError{host, errors.New("name or service not known")}
+	}
+	return ResolveHost(host, family)
+}
+
+// parseInetAton reads the IPv4 forms inet_aton(3) accepts, and so
+// getaddrinfo(3), ping and the course's Python: one to four parts, each
+// decimal, octal (leading 0) or hex (0x), the last filling the bytes left
+// (127.1 is 127.0.0.1; 0x7f000001 and 2130706433 are too; 0 is 0.0.0.0).
+func parseInetAton(s string) (netip.Addr, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var v uint64
+	for i, p := range parts {
+		base := 10
+		switch {
+		case len(p) > 2 && (p[:2] == "0x" || p[:2] == "0X"):
+			base, p = 16, p[2:]
+		case len(p) > 1 && p[0] == '0':
+			base, p = 8, p[1:]
+		}
+		n, err := strconv.ParseUint(p, base, 32)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		if i < len(parts)-1 { // a leading part is one byte
+			if n > 0xff {
+				return netip.Addr{}, false
+			}
+			v = v<<8 | n
+			continue
+		}
+		bits := 8 * uint(4-i) // the last part fills the rest
+		if bits < 32 && n >= 1<<bits {
+			return netip.Addr{}, false
+		}
+		v = v<<bits | n
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
 }
 
 func checkFamily(host string, ip netip.Addr, family int) error {

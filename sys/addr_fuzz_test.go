@@ -32,7 +32,7 @@ func FuzzResolveAddr(f *testing.F) {
 	for _, s := range []string{
 		"127.0.0.1:5090", "[::1]:5090", "localhost:8090", ":5090", "0.0.0.0:0",
 		"unix:/tmp/echo.sock", "unix:", "70000", "abc", "", "host:", "[fe80::1%eth0]:80",
-		"no-such-host.invalid:80",
+		"no-such-host.invalid:80", "127.1:80", "0x7f000001:0", "0177.1:1",
 	} {
 		f.Add(s, 0)
 	}

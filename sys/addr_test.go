@@ -27,6 +27,14 @@ func TestResolveAddr(t *testing.T) {
 		{in: "127.0.0.1:0", want: addrTestInet4(127, 0, 0, 1, 0)},
 		{in: "[::ffff:127.0.0.1]:80", want: addrTestInet4(127, 0, 0, 1, 80)}, // mapped: taken as the IPv4 it is
 		{in: "[fe80::1%lo]:80", want: Addr{Family: unix.AF_INET6, IP: netip.MustParseAddr("fe80::1%lo"), Port: 80}},
+		// inet_aton's forms, which getaddrinfo (so ping and Python) take.
+		{in: "127.1:80", want: addrTestInet4(127, 0, 0, 1, 80)},
+		{in: "0x7f000001:80", want: addrTestInet4(127, 0, 0, 1, 80)},
+		{in: "2130706433:80", want: addrTestInet4(127, 0, 0, 1, 80)},
+		{in: "0177.0.0.01:80", want: addrTestInet4(127, 0, 0, 1, 80)},
+		{in: "127.1.258:80", want: addrTestInet4(127, 1, 1, 2, 80)},
+		{in: "0:80", want: addrTestInet4(0, 0, 0, 0, 80)},
+		{in: "127.1:80", family: IPv6, errHas: "IPv6 (-6) was asked for"},
 		{in: "unix:/tmp/echo.sock", want: Addr{Family: unix.AF_UNIX, Path: "/tmp/echo.sock"}},
 		{in: "unix:" + long[:sunPathMax], want: Addr{Family: unix.AF_UNIX, Path: long[:sunPathMax]}},
 
@@ -56,6 +64,16 @@ func TestResolveAddr(t *testing.T) {
 		var ae *AddrError
 		if !errors.As(err, &ae) || !strings.Contains(err.Error(), tt.errHas) {
 			t.Errorf("ResolveAddr(%q, %d) = %v, %v; want an *AddrError saying %q", tt.in, tt.family, got, err, tt.errHas)
+		}
+	}
+}
+
+// TestParseInetAton: what inet_aton(3) refuses, netprog refuses too (such a
+// string then goes to the resolver as a name).
+func TestParseInetAton(t *testing.T) {
+	for _, s := range []string{"", ".", "127.", "127..1", "256.1", "1.2.3.4.5", "1.2.3.256", "1.2.65536", "08", "0x", "0x1g", "4294967296", "-1", "+1", "1 .2"} {
+		if ip, ok := parseInetAton(s); ok {
+			t.Errorf("parseInetAton(%q) = %v, want refused", s, ip)
 		}
 	}
 }

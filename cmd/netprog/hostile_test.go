@@ -191,3 +191,20 @@ func TestUDPClientIgnoresStrangers(t *testing.T) {
 		})
 	}
 }
+
+// TestPingHostForms: ping takes the IPv4 forms inet_aton(3) takes (as
+// iputils does, through getaddrinfo) and refuses the empty name, which is no
+// host (for a server, "" is the wildcard; for ping it would be 0.0.0.0).
+func TestPingHostForms(t *testing.T) {
+	needRoot(t)
+	for _, host := range []string{"127.1", "0x7f000001", "2130706433", "0177.0.0.1"} {
+		out, errOut, code := runNetprog(t, "", "ping", "-c", "1", "-w", "10", host)
+		if code != 0 || !strings.HasPrefix(out, "PING "+host+" (127.0.0.1) ") {
+			t.Errorf("ping %s: exit %d\n%s%s", host, code, out, errOut)
+		}
+	}
+	out, errOut, code := runNetprog(t, "", "ping", "-c", "1", "")
+	if code != 2 || out != "" || !strings.Contains(errOut, "name or service not known") {
+		t.Errorf(`ping "": exit %d, stdout %q, stderr %q; want exit 2 and "name or service not known"`, code, out, errOut)
+	}
+}

@@ -21,7 +21,7 @@ func init() {
 			"ip netns exec B ./netprog icmp-responder -script '2:drop 3:dup 4:delay=300ms 5:badsum'",
 		setup: func(fs *flag.FlagSet) func([]string) error {
 			v6 := fs.Bool("6", false, "answer ICMPv6 echo requests instead of ICMP")
-			script := fs.String("script", "", "faults by sequence number: SEQ:drop, SEQ:delay=300ms, SEQ:dup[=N], SEQ:badsum, SEQ:wrongid, SEQ:trunc=N (items separated by spaces, faults by commas)")
+			script := fs.String("script", "", "faults by sequence number: SEQ:drop, SEQ:delay=300ms, SEQ:dup[=N], SEQ:badsum, SEQ:wrongid, SEQ:trunc=N, SEQ:oldstamp (a 1970 timestamp) (items separated by spaces, faults by commas)")
 			return func(args []string) error {
 				if err := noArgs(args); err != nil {
 					return err
@@ -37,7 +37,14 @@ func init() {
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				fmt.Fprintf(stdout, "listening on raw ICMP (%d sequence numbers scripted)\n", len(sc))
-				return r.Serve(ctx)
+				err = r.Serve(ctx)
+				switch n := r.BadChecksums; {
+				case n == 1:
+					fmt.Fprintln(stdout, "dropped 1 request with a bad checksum (the kernel drops them too)")
+				case n > 1:
+					fmt.Fprintf(stdout, "dropped %d requests with a bad checksum (the kernel drops them too)\n", n)
+				}
+				return err
 			}
 		},
 	})

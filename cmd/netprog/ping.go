@@ -290,7 +290,7 @@ func runPing(o *pingOptions, host string) error {
 		return usagef("only one -4 or -6 option may be specified") // iputils' words
 	}
 	family, _ := ipFamily(o.v4, o.v6)
-	dst, err := sys.ResolveHost(host, family)
+	dst, err := sys.ResolveTarget(host, family)
 	if err != nil {
 		return usageIfAddrError(err)
 	}
