@@ -16,7 +16,9 @@ import (
 // Each router that decrements the TTL to zero drops the request and answers
 // "time exceeded", quoting the request's header, so the quote tells which
 // probe it was; the destination itself answers with an echo reply, and the
-// trace stops there.
+// trace stops there. Any other answer (an "unreachable" of some kind) ends
+// the trace at its hop too, as traceroute 2.1 does: what lies behind a
+// router that refuses is out of reach.
 
 // TraceConfig is one traceroute.
 type TraceConfig struct {
@@ -26,10 +28,11 @@ type TraceConfig struct {
 	Probes   int           // -q, probes per hop; 0: 3
 	Wait     time.Duration // -w, how long to wait for each probe's answer; 0: 5 s
 	Size     int           // data bytes; 0: 32, which makes 60-byte IPv4 packets as traceroute sends
+	Source   netip.Addr    // traceroute -s: send from this address; invalid: the system's choice
 	Socket   SocketMode
 
 	// OnProbe is called for every probe, in order, as its answer (or
-	// silence) is known.
+	// silence) is known, before the next probe is sent.
 	OnProbe func(Probe)
 }
 
@@ -38,53 +41,91 @@ type Probe struct {
 	TTL, N     int        // the hop (TTL) and the probe's number within it, from 0
 	From       netip.Addr // who answered; invalid on silence
 	RTT        time.Duration
-	Timeout    bool // no answer within Wait
-	Reached    bool // the destination answered (echo reply)
-	Type, Code int  // the ICMP answer's type and code
+	Timeout    bool   // no answer within Wait
+	Reached    bool   // the destination answered (echo reply, or an ICMP error it sent itself)
+	Type, Code int    // the ICMP answer's type and code
+	Info       uint32 // the ICMP error's MTU ("fragmentation needed", "packet too big")
 	V6         bool
 }
 
+// Final reports whether the probe's answer ends the trace at its hop: the
+// destination's reply, or any ICMP error but "time exceeded in transit".
+// Traceroute 2.1 stops at a hop where one probe's answer is final, however
+// the others fared (lost, or "time exceeded"); so does Tracer.
+func (p Probe) Final() bool {
+	switch {
+	case p.Timeout:
+		return false
+	case p.V6:
+		return p.Reached || p.Type != ICMPv6TimeExceeded || p.Code != 0
+	}
+	return p.Reached || p.Type != ICMPTimeExceeded || p.Code != 0
+}
+
 // Annotation is traceroute's mark after a probe's time for an answer other
-// than "time exceeded" or the reply: !H host, !N network, !P protocol
-// unreachable, !X administratively prohibited, !F fragmentation needed.
+// than "time exceeded" or the reply, with traceroute 2.1's table: !N
+// network, !H host, !P protocol unreachable, !X administratively
+// prohibited, !S source route failed, !V host precedence violation, !C
+// precedence cutoff, !F-MTU fragmentation needed (IPv6: packet too big),
+// !<code> another "unreachable" code, !<type-code> another ICMP error.
+// A port unreachable has no mark: for traceroute it means the destination
+// (which its UDP probes are after).
 func (p Probe) Annotation() string {
-	if p.Timeout || p.Reached {
+	if p.Timeout || p.Type == ICMPEchoReply && !p.V6 || p.Type == ICMPv6EchoReply && p.V6 {
 		return ""
 	}
 	if p.V6 {
-		if p.Type != ICMPv6DestUnreach {
+		switch p.Type {
+		case ICMPv6TimeExceeded:
+			if p.Code == 0 {
+				return ""
+			}
+		case ICMPv6PacketTooBig:
+			return "!F-" + itoaInt(int(p.Info))
+		case ICMPv6DestUnreach:
+			switch p.Code {
+			case 0:
+				return "!N"
+			case 1:
+				return "!X"
+			case 2, 3:
+				return "!H"
+			case 4:
+				return "" // port unreachable: the destination itself
+			}
+			return "!<" + itoaInt(p.Code) + ">"
+		}
+		return "!<" + itoaInt(p.Type) + "-" + itoaInt(p.Code) + ">"
+	}
+	switch p.Type {
+	case ICMPTimeExceeded:
+		if p.Code == 0 {
 			return ""
 		}
+	case ICMPDestUnreach:
 		switch p.Code {
-		case 0:
+		case 0, 6, 8, 11:
 			return "!N"
-		case 1:
-			return "!X"
-		case 3:
+		case 1, 7, 12:
 			return "!H"
-		case 4:
+		case 2:
+			return "!P"
+		case 3:
 			return "" // port unreachable: the destination itself
+		case 4:
+			return "!F-" + itoaInt(int(p.Info))
+		case 5:
+			return "!S"
+		case 9, 10, 13:
+			return "!X"
+		case 14:
+			return "!V"
+		case 15:
+			return "!C"
 		}
 		return "!<" + itoaInt(p.Code) + ">"
 	}
-	if p.Type != ICMPDestUnreach {
-		return ""
-	}
-	switch p.Code {
-	case 0, 6:
-		return "!N"
-	case 1, 7:
-		return "!H"
-	case 2:
-		return "!P"
-	case 3:
-		return ""
-	case 4:
-		return "!F"
-	case 9, 10, 13:
-		return "!X"
-	}
-	return "!<" + itoaInt(p.Code) + ">"
+	return "!<" + itoaInt(p.Type) + "-" + itoaInt(p.Code) + ">"
 }
 
 func itoaInt(i int) string {
@@ -138,7 +179,7 @@ func NewTracer(cfg TraceConfig) (*Tracer, error) {
 	if cfg.MaxTTL > 255 || cfg.FirstTTL > cfg.MaxTTL || cfg.Probes > 10 {
 		return nil, errors.New("want 1 <= first ttl <= max ttl <= 255 and at most 10 probes per hop")
 	}
-	p, err := NewPinger(Config{Dst: cfg.Dst, Size: cfg.Size, Socket: cfg.Socket, Interval: time.Second})
+	p, err := NewPinger(Config{Dst: cfg.Dst, Size: cfg.Size, Source: cfg.Source, Socket: cfg.Socket, Interval: time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +200,10 @@ func (t *Tracer) PacketLen() int {
 // Close releases the socket.
 func (t *Tracer) Close() error { return t.p.Close() }
 
-// Run sends the probes hop by hop until the destination answers, a whole hop
-// answers "unreachable", MaxTTL is passed, or ctx is cancelled.
+// Run sends the probes hop by hop, one at a time, until a hop has a final
+// answer (Probe.Final: the destination's reply, or an "unreachable" from
+// whoever sent it; lost probes do not count either way), MaxTTL is passed,
+// or ctx is cancelled.
 func (t *Tracer) Run(ctx context.Context) ([]Probe, error) {
 	p := t.p
 	var want int
@@ -175,8 +218,10 @@ func (t *Tracer) Run(ctx context.Context) ([]Probe, error) {
 	}
 	var sentAt time.Time
 	p.cfg.OnError = func(e *ICMPError) {
-		if e.Seq == want && got == nil && e.Local == nil {
-			got = &Probe{From: e.From, RTT: max(e.At.Sub(sentAt), 0), Type: e.Type, Code: e.Code, V6: p.v6}
+		// A redirect or source quench (not Counted) is no answer: the
+		// router passed the probe on, and its answer is still to come.
+		if e.Seq == want && got == nil && e.Local == nil && e.Counted {
+			got = &Probe{From: e.From, RTT: max(e.At.Sub(sentAt), 0), Type: e.Type, Code: e.Code, Info: e.Info, V6: p.v6}
 			if e.From == p.cfg.Dst && (e.Type == ICMPDestUnreach || e.Type == ICMPv6DestUnreach) {
 				got.Reached = true // the destination itself refused: it is there
 			}
@@ -188,7 +233,7 @@ func (t *Tracer) Run(ctx context.Context) ([]Probe, error) {
 		if err := setTTL(p.fd, p.v6, ttl); err != nil {
 			return probes, err
 		}
-		reached, unreachable := false, 0
+		final := false
 		for n := 0; n < t.cfg.Probes; n++ {
 			if ctx.Err() != nil {
 				return probes, nil
@@ -224,18 +269,15 @@ func (t *Tracer) Run(ctx context.Context) ([]Probe, error) {
 				pr = *got
 			}
 			pr.TTL, pr.N = ttl, n
-			if pr.Reached {
-				reached = true
-			}
-			if pr.Annotation() != "" {
-				unreachable++
+			if pr.Final() {
+				final = true // the hop's other probes are still sent, as traceroute does
 			}
 			probes = append(probes, pr)
 			if t.cfg.OnProbe != nil {
 				t.cfg.OnProbe(pr)
 			}
 		}
-		if reached || unreachable == t.cfg.Probes {
+		if final {
 			break
 		}
 	}
