@@ -25,12 +25,18 @@ func init() {
 }
 
 func tracerouteSetup(fs *flag.FlagSet) func([]string) error {
-	maxTTL := fs.Int("m", 30, "`max_ttl`: the most hops to try")
+	// Exit status, documented here for want of a better place in -h:
+	// netprog's rule (0 result, 1 no result, 2 usage or system error) rather
+	// than traceroute's 0 for any finished trace.
+	maxTTL := fs.Int("m", 30, "`max_ttl`: exit status 1 if the destination has not answered within max_ttl hops or\n"+
+		"the trace ended at an \"unreachable\" (0 if it answered, 2 usage or system error:\n"+
+		"netprog's rule, as for ping; traceroute exits 0 either way). The most hops to try")
 	probes := fs.Int("q", 3, "`probes` per hop")
 	var wait secondsFlag
 	fs.Var(&wait, "w", "`wait` seconds for each probe's answer (default 5)")
 	firstTTL := fs.Int("f", 1, "`first_ttl`: the hop to start at")
-	numeric := fs.Bool("n", false, "print addresses only, no names")
+	numeric := fs.Bool("n", false, "print addresses only; without -n a hop is \"name (address)\", the address\n"+
+		"standing in for the name when it has none, as traceroute prints it")
 	v4 := fs.Bool("4", false, "use IPv4")
 	v6 := fs.Bool("6", false, "use IPv6")
 	return func(args []string) error {
@@ -56,48 +62,14 @@ func tracerouteSetup(fs *flag.FlagSet) func([]string) error {
 		}
 		family, _ := ipFamily(*v4, *v6) // both: refused above
 		host := hosts[0]
-		dst, err := sys.ResolveHost(host, family)
+		dst, err := sys.ResolveTarget(host, family) // "" refused, as getaddrinfo does
 		if err != nil {
 			return usageIfAddrError(err)
 		}
-		_, literal := netip.ParseAddr(host)
-		names := hostNames{}
-		name := func(ip netip.Addr) string {
-			if *numeric || literal == nil {
-				return ip.String()
-			}
-			// traceroute prints "address (address)" for a hop with no name.
-			n := names.lookup(ip)
-			if n == "" {
-				n = ip.String()
-			}
-			return n + " (" + ip.String() + ")"
-		}
 		w := bufio.NewWriter(stdout)
-		var last netip.Addr
-		cfg := raw.TraceConfig{Dst: dst, FirstTTL: *firstTTL, MaxTTL: *maxTTL, Probes: *probes, Wait: wait.d}
-		cfg.OnProbe = func(p raw.Probe) {
-			if p.N == 0 {
-				if p.TTL > *firstTTL {
-					w.WriteByte('\n')
-				}
-				fmt.Fprintf(w, "%2d ", p.TTL)
-				last = netip.Addr{}
-			}
-			if p.Timeout {
-				w.WriteString(" *")
-			} else {
-				if p.From != last {
-					fmt.Fprintf(w, " %s", name(p.From))
-					last = p.From
-				}
-				fmt.Fprintf(w, "  %.3f ms", float64(p.RTT.Microseconds())/1000)
-				if a := p.Annotation(); a != "" {
-					w.WriteString(" " + a)
-				}
-			}
-			w.Flush()
-		}
+		lines := &hopLines{w: w, first: *firstTTL, name: hopName(*numeric, hostNames{}.lookup)}
+		cfg := raw.TraceConfig{Dst: dst, FirstTTL: *firstTTL, MaxTTL: *maxTTL, Probes: *probes, Wait: wait.d,
+			OnProbe: lines.probe}
 		t, err := raw.NewTracer(cfg)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "netprog traceroute: %v\n", err)
@@ -124,4 +96,55 @@ func tracerouteSetup(fs *flag.FlagSet) func([]string) error {
 		}
 		return &exitError{1} // the destination never answered
 	}
+}
+
+// hopName is how a hop's address is printed: traceroute's "name (address)",
+// with the address as its own name when the reverse lookup finds none, or
+// the bare address with -n.
+func hopName(numeric bool, lookup func(netip.Addr) string) func(netip.Addr) string {
+	return func(ip netip.Addr) string {
+		if numeric {
+			return ip.String()
+		}
+		n := lookup(ip)
+		if n == "" {
+			n = ip.String()
+		}
+		return n + " (" + ip.String() + ")"
+	}
+}
+
+// hopLines prints the probes as traceroute 2.1 does, each as soon as it is
+// known: " 2  name (address)  0.182 ms !H *  0.046 ms", the hop number on
+// two columns, the address again only when it differs from the hop's last
+// answer.
+type hopLines struct {
+	w     *bufio.Writer
+	first int // the first hop (-f): no line break before it
+	name  func(netip.Addr) string
+	last  netip.Addr // who answered the hop's last answered probe
+}
+
+func (h *hopLines) probe(p raw.Probe) {
+	w := h.w
+	if p.N == 0 {
+		if p.TTL > h.first {
+			w.WriteByte('\n')
+		}
+		fmt.Fprintf(w, "%2d ", p.TTL)
+		h.last = netip.Addr{}
+	}
+	if p.Timeout {
+		w.WriteString(" *")
+	} else {
+		if p.From != h.last {
+			w.WriteString(" " + h.name(p.From))
+			h.last = p.From
+		}
+		fmt.Fprintf(w, "  %.3f ms", float64(p.RTT.Microseconds())/1000)
+		if a := p.Annotation(); a != "" {
+			w.WriteString(" " + a)
+		}
+	}
+	w.Flush()
 }
