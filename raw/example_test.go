@@ -2,9 +2,12 @@ package raw_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
+	"testing"
 	"time"
 
 	"netprog/raw"
@@ -12,7 +15,17 @@ import (
 
 // Ping 127.0.0.1 three times and print each reply as it comes, then the
 // statistics iputils prints at the end (round trips vary, so this example
-// prints only what does not).
+// prints only what does not):
+//
+//	64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 dup=false
+//	64 bytes from 127.0.0.1: icmp_seq=2 ttl=64 dup=false
+//	64 bytes from 127.0.0.1: icmp_seq=3 ttl=64 dup=false
+//	3 packets transmitted, 3 received, 0% packet loss
+//
+// It needs an ICMP socket (root, CAP_NET_RAW or ping_group_range), and an
+// example cannot skip where there is none; so it has no "Output:" comment
+// for go test to run it against, and TestExamplePing checks that output
+// instead, or says why it skipped.
 func ExamplePing() {
 	cfg := raw.Config{
 		Dst:      netip.MustParseAddr("127.0.0.1"),
@@ -28,11 +41,61 @@ func ExamplePing() {
 		return
 	}
 	fmt.Printf("%d packets transmitted, %d received, %g%% packet loss\n", st.Transmitted, st.Received, st.Loss())
-	// Output:
-	// 64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 dup=false
-	// 64 bytes from 127.0.0.1: icmp_seq=2 ttl=64 dup=false
-	// 64 bytes from 127.0.0.1: icmp_seq=3 ttl=64 dup=false
-	// 3 packets transmitted, 3 received, 0% packet loss
+}
+
+// TestExamplePing runs ExamplePing where an ICMP socket can be opened (raw,
+// or the datagram socket Ping falls back to) and holds it to the output its
+// comment shows.
+func TestExamplePing(t *testing.T) {
+	p, err := raw.NewPinger(raw.Config{Dst: netip.MustParseAddr("127.0.0.1")})
+	var perm *raw.PermissionError
+	if errors.As(err, &perm) {
+		t.Skipf("no ICMP socket to ping with: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	stdout, stderr := captureOutput(t, ExamplePing)
+	want := "" +
+		"64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 dup=false\n" +
+		"64 bytes from 127.0.0.1: icmp_seq=2 ttl=64 dup=false\n" +
+		"64 bytes from 127.0.0.1: icmp_seq=3 ttl=64 dup=false\n" +
+		"3 packets transmitted, 3 received, 0% packet loss\n"
+	if stdout != want || stderr != "" {
+		t.Errorf("ExamplePing printed:\n%s(stderr %q)\nwant:\n%s", stdout, stderr, want)
+	}
+}
+
+// captureOutput runs fn with os.Stdout and os.Stderr on pipes, as go test
+// does for an example, and returns what it wrote to each.
+func captureOutput(t *testing.T, fn func()) (stdout, stderr string) {
+	t.Helper()
+	read := func(f **os.File) (restore func() string) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := *f
+		*f = w
+		got := make(chan string)
+		go func() {
+			b, _ := io.ReadAll(r)
+			r.Close()
+			got <- string(b)
+		}()
+		return func() string {
+			*f = old
+			w.Close()
+			return <-got
+		}
+	}
+	restoreOut, restoreErr := read(&os.Stdout), read(&os.Stderr)
+	defer func() {
+		stderr, stdout = restoreErr(), restoreOut()
+	}()
+	fn()
+	return
 }
 
 func ExampleStats_WriteSummary() {
