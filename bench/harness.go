@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"netprog/clients"
@@ -132,7 +134,27 @@ type results struct {
 	Cells          []*cell  `json:"cells"`
 	Targets        []target `json:"targets"`
 	ElapsedSeconds float64  `json:"elapsed_seconds"`
+	// Quick is set by -quick: fewer loads, one short repeat.
+	Quick bool `json:"quick,omitempty"`
+	// Partial is set when the run was interrupted: only some runs were
+	// measured, and each cell's figures are the median of the repeats it
+	// got.
+	Partial *partial `json:"partial,omitempty"`
 }
+
+// partial says how far an interrupted run got.
+type partial struct {
+	Reason        string `json:"reason"`         // "interrupted by SIGINT"
+	RunsDone      int    `json:"runs_done"`      // measured runs (repeats and syscall runs)
+	RunsTotal     int    `json:"runs_total"`     // planned
+	CellsMeasured int    `json:"cells_measured"` // cells with at least one repeat
+	CellsComplete int    `json:"cells_complete"` // cells with every repeat
+	CellsTotal    int    `json:"cells_total"`    // cells to run (not skipped)
+}
+
+// errInterrupted is what runHarness returns, with the partial results,
+// when its context is cancelled.
+var errInterrupted = errors.New("interrupted")
 
 func (r *results) cell(model string, l load) *cell {
 	for _, c := range r.Cells {
@@ -151,11 +173,19 @@ type harness struct {
 	servers map[string]*server
 	counter counter
 	res     *results
-	done    int // cells run, for the progress lines
-	total   int
+	done    int // runs finished, for the progress lines
+	total   int // runs planned: timedTotal + countTotal
+	// For the estimate of the time left: runs planned and finished of
+	// each kind, and the time the finished ones took.
+	timedTotal, timedDone  int
+	countTotal, countDone  int
+	timedSpent, countSpent time.Duration
 }
 
 // runHarness starts every model, runs every cell, and returns the results.
+// When ctx is cancelled (an interrupt) it abandons the run in progress,
+// stops the servers, and returns what the finished runs measured, marked
+// partial, with errInterrupted.
 func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error) {
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "netprog-bench")
@@ -171,15 +201,34 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 		return nil, err
 	}
 	h.res = &results{
-		Machine: describeMachine(), Repeats: cfg.Repeats,
+		Machine: describeMachine(), Repeats: cfg.Repeats, Quick: cfg.Quick,
 		SyscallMethod: "none (neither perf nor strace works here)", Models: cfg.Models, Loads: cfg.loads(),
 	}
 	if h.counter != nil {
 		h.res.SyscallMethod = h.counter.method()
 		h.res.SyscallSeconds = cfg.SyscallWindow.Seconds()
 	}
+	for _, l := range h.res.Loads {
+		for _, m := range cfg.Models {
+			c := &cell{Model: m, Load: l, Skipped: skipReason(m, l)}
+			h.res.Cells = append(h.res.Cells, c)
+			if c.Skipped == "" {
+				h.timedTotal += cfg.Repeats
+				if h.counter != nil {
+					h.countTotal++
+				}
+			}
+		}
+	}
+	h.total = h.timedTotal + h.countTotal
+	h.fitBudget()
+	h.res.WindowSeconds = h.cfg.Window.Seconds()
+	// Stopped however this returns: done, failed or interrupted.
 	defer h.stopAll()
 	for _, m := range cfg.Models {
+		if ctx.Err() != nil {
+			return h.finish(start, ctx)
+		}
 		s, err := startServer(cfg.Bin, m, dir)
 		if err != nil {
 			return nil, err
@@ -187,20 +236,7 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 		h.servers[m] = s
 		fmt.Fprintf(log, "started %-10s pid %d on %s\n", m, s.pid(), s.addr)
 	}
-	for _, l := range h.res.Loads {
-		for _, m := range cfg.Models {
-			c := &cell{Model: m, Load: l, Skipped: skipReason(m, l)}
-			h.res.Cells = append(h.res.Cells, c)
-			if c.Skipped == "" {
-				h.total += cfg.Repeats
-				if h.counter != nil {
-					h.total++
-				}
-			}
-		}
-	}
-	h.fitBudget()
-	h.res.WindowSeconds = h.cfg.Window.Seconds()
+	fmt.Fprintf(log, "%d runs, about %v\n", h.total, h.eta().Round(time.Second))
 	// Interleaved repeats: every model takes its turn at a load before
 	// any model repeats it, and the order rotates from one repeat to the
 	// next, so a slow spell of the machine (another process, a thermal
@@ -209,8 +245,8 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 		for _, l := range h.res.Loads {
 			for i := range cfg.Models {
 				m := cfg.Models[(i+rep)%len(cfg.Models)]
-				if err := ctx.Err(); err != nil {
-					return nil, err
+				if ctx.Err() != nil {
+					return h.finish(start, ctx)
 				}
 				h.measure(ctx, h.res.cell(m, l), false)
 			}
@@ -219,20 +255,47 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 	if h.counter != nil {
 		for _, l := range h.res.Loads {
 			for _, m := range cfg.Models {
-				if err := ctx.Err(); err != nil {
-					return nil, err
+				if ctx.Err() != nil {
+					return h.finish(start, ctx)
 				}
 				h.measure(ctx, h.res.cell(m, l), true)
 			}
 		}
 	}
-	for _, c := range h.res.Cells {
+	return h.finish(start, ctx)
+}
+
+// finish summarizes the cells measured so far; if ctx was cancelled, it
+// marks the results partial and returns errInterrupted with them.
+func (h *harness) finish(start time.Time, ctx context.Context) (*results, error) {
+	r := h.res
+	var p partial
+	for _, c := range r.Cells {
 		c.summarize()
+		if c.Skipped != "" {
+			continue
+		}
+		p.CellsTotal++
+		if len(c.Samples) > 0 {
+			p.CellsMeasured++
+		}
+		if len(c.Samples) == h.cfg.Repeats {
+			p.CellsComplete++
+		}
 	}
-	h.res.Targets = evaluateTargets(h.res)
-	h.res.ElapsedSeconds = time.Since(start).Seconds()
-	h.res.Machine.LoadEnd = loadAverage()
-	return h.res, nil
+	r.Targets = evaluateTargets(r)
+	r.ElapsedSeconds = time.Since(start).Seconds()
+	r.Machine.LoadEnd = loadAverage()
+	if ctx.Err() == nil {
+		return r, nil
+	}
+	p.Reason = "interrupted"
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		p.Reason = cause.Error()
+	}
+	p.RunsDone, p.RunsTotal = h.done, h.total
+	r.Partial = &p
+	return r, errInterrupted
 }
 
 // Per-run costs besides the measured window, from runs on 2 cores:
@@ -249,13 +312,7 @@ func (h *harness) fitBudget() {
 	if h.cfg.Budget <= 0 {
 		return
 	}
-	cells := h.total
-	timed := cells
-	counted := 0
-	if h.counter != nil {
-		counted = cells / (h.cfg.Repeats + 1)
-		timed = cells - counted
-	}
+	timed, counted := h.timedTotal, h.countTotal
 	fixed := time.Duration(timed)*runOverhead + time.Duration(counted)*(h.cfg.SyscallWindow+countOverhead)
 	est := fixed + time.Duration(timed)*h.cfg.Window
 	if est <= h.cfg.Budget || timed == 0 {
@@ -264,12 +321,63 @@ func (h *harness) fitBudget() {
 	w := max((h.cfg.Budget-fixed)/time.Duration(timed), 300*time.Millisecond)
 	w = w.Round(10 * time.Millisecond)
 	fmt.Fprintf(h.log, "%d runs would take about %v: shortening each window from %v to %v to stay within %v\n",
-		cells, est.Round(time.Second), h.cfg.Window, w, h.cfg.Budget)
+		h.total, est.Round(time.Second), h.cfg.Window, w, h.cfg.Budget)
 	h.cfg.Window = w
 }
 
+// eta estimates the time the runs not yet finished will take: at first
+// from the per-run costs fitBudget plans with, then from what the finished
+// runs of each kind took on average (a cell of a thousand connections, or
+// a loaded machine, takes longer than planned). Counting runs, which come
+// last, are planned longer by the timed runs' overrun (not shorter for
+// their underrun: attaching perf gets slower on a busy machine, not
+// faster on a small load) until one has finished.
+func (h *harness) eta() time.Duration {
+	planTimed := runOverhead + h.cfg.Window
+	planCount := h.cfg.SyscallWindow + countOverhead
+	perTimed, perCount := planTimed, planCount
+	if h.timedDone > 0 {
+		perTimed = h.timedSpent / time.Duration(h.timedDone)
+		perCount = time.Duration(float64(planCount) * max(1, float64(perTimed)/float64(planTimed)))
+	}
+	if h.countDone > 0 {
+		perCount = h.countSpent / time.Duration(h.countDone)
+	}
+	left := time.Duration(max(h.timedTotal-h.timedDone, 0))*perTimed + time.Duration(max(h.countTotal-h.countDone, 0))*perCount
+	return left
+}
+
+// progress is the head of a progress line: runs finished of planned, and
+// the time left.
+func (h *harness) progress() string {
+	return fmt.Sprintf("[%3d/%d ETA %s]", h.done, h.total, fmtETA(h.eta()))
+}
+
+func fmtETA(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d >= time.Minute {
+		return fmt.Sprintf("%dm%02ds", d/time.Minute, d%time.Minute/time.Second)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}
+
+// dropRuns takes a failed cell's remaining runs out of the plan: measure
+// skips them. ran says the failure was a run, finished and counted.
+func (h *harness) dropRuns(c *cell, ran bool) {
+	left := h.cfg.Repeats - len(c.Samples)
+	if ran {
+		left--
+	}
+	h.timedTotal -= max(left, 0)
+	if h.counter != nil {
+		h.countTotal--
+	}
+	h.total = h.timedTotal + h.countTotal
+}
+
 // measure runs one repeat of a cell, or with counting set its separate
-// syscall-counting run.
+// syscall-counting run. A run that ctx cancels is not recorded: its window
+// was cut short.
 func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 	if c.Skipped != "" || c.Failed != "" {
 		return
@@ -277,9 +385,10 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 	s := h.servers[c.Model]
 	if !s.alive() {
 		c.Failed = fmt.Sprintf("the server had exited: %v; its log ends: %s", s.err, logTail(s.log))
+		h.dropRuns(c, false)
 		return
 	}
-	h.done++
+	began := time.Now()
 	kids := len(children(s.pid()))
 	window := h.cfg.Window
 	if counting {
@@ -287,6 +396,7 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 	}
 	var cpu0, cpu1 time.Duration
 	var countErr error
+	var counterOn bool
 	var total int64
 	var byName map[string]int64
 	cfg := clients.BenchConfig{
@@ -295,32 +405,51 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 		Started: func() {
 			if counting {
 				countErr = h.counter.start(func() []int { return append([]int{s.pid()}, descendants(s.pid())...) })
+				counterOn = countErr == nil
 			}
 			cpu0 = treeCPU(s.pid())
 		},
 		Stopped: func() {
 			cpu1 = treeCPU(s.pid())
-			if counting && countErr == nil {
+			if counterOn {
+				counterOn = false
 				total, byName, countErr = h.counter.stop()
 			}
 		},
 	}
 	r, err := clients.Bench(ctx, cfg)
+	if counterOn {
+		// The generator failed inside the window: perf or strace is
+		// still attached.
+		h.counter.stop()
+	}
+	if ctx.Err() != nil {
+		return // interrupted: the servers are stopped next, no need to settle
+	}
 	s.settle(kids)
+	h.done++
+	if counting {
+		h.countDone++
+		h.countSpent += time.Since(began)
+	} else {
+		h.timedDone++
+		h.timedSpent += time.Since(began)
+	}
 	what := "run"
 	if counting {
 		what = "syscalls"
 	}
 	if err != nil {
-		fmt.Fprintf(h.log, "[%3d/%d] %-30s %-10s %s: %v\n", h.done, h.total, c.Load, c.Model, what, err)
 		if !counting {
 			c.Failed = err.Error()
+			h.dropRuns(c, true)
 		}
+		fmt.Fprintf(h.log, "%s %-30s %-10s %s: %v\n", h.progress(), c.Load, c.Model, what, err)
 		return
 	}
 	if counting {
 		if countErr != nil {
-			fmt.Fprintf(h.log, "[%3d/%d] %-30s %-10s syscalls: %v\n", h.done, h.total, c.Load, c.Model, countErr)
+			fmt.Fprintf(h.log, "%s %-30s %-10s syscalls: %v\n", h.progress(), c.Load, c.Model, countErr)
 			return
 		}
 		sc := &syscallCount{Method: h.counter.method(), Total: total, Requests: r.Requests, ByName: byName}
@@ -328,7 +457,7 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 			sc.PerRequest = float64(total) / float64(r.Requests)
 		}
 		c.Syscalls = sc
-		fmt.Fprintf(h.log, "[%3d/%d] %-30s %-10s %8.1f syscalls/request over %d requests\n", h.done, h.total, c.Load, c.Model, sc.PerRequest, r.Requests)
+		fmt.Fprintf(h.log, "%s %-30s %-10s %8.1f syscalls/request over %d requests\n", h.progress(), c.Load, c.Model, sc.PerRequest, r.Requests)
 		return
 	}
 	cpu := (cpu1 - cpu0).Seconds()
@@ -355,8 +484,8 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 	if r.ErrorCount() > 0 {
 		mark += fmt.Sprintf(" %d errors", r.ErrorCount())
 	}
-	fmt.Fprintf(h.log, "[%3d/%d] %-30s %-10s %9.0f req/s  p99 %9s  cpu %7.2f ms/1k  client %3.0f%%%s\n",
-		h.done, h.total, c.Load, c.Model, r.RequestsPerSec, clients.FormatLatency(r.Latency.P99), smp.ServerCPUmsPer1k, 100*r.ClientCPUShare, mark)
+	fmt.Fprintf(h.log, "%s %-30s %-10s %9.0f req/s  p99 %9s  cpu %7.2f ms/1k  client %3.0f%%%s\n",
+		h.progress(), c.Load, c.Model, r.RequestsPerSec, clients.FormatLatency(r.Latency.P99), smp.ServerCPUmsPer1k, 100*r.ClientCPUShare, mark)
 }
 
 // summarize takes the median of each measure over the repeats.
@@ -401,12 +530,20 @@ func median(v []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// stopAll stops every server, all at once: an interrupted run should not
+// keep the user waiting for a dozen servers in turn.
 func (h *harness) stopAll() {
-	for _, m := range h.cfg.Models {
+	errs := make([]error, len(h.cfg.Models))
+	var wg sync.WaitGroup
+	for i, m := range h.cfg.Models {
 		if s := h.servers[m]; s != nil {
-			if err := s.stop(); err != nil {
-				fmt.Fprintln(h.log, "bench:", err)
-			}
+			wg.Go(func() { errs[i] = s.stop() })
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			fmt.Fprintln(h.log, "bench:", err)
 		}
 	}
 }

@@ -70,7 +70,11 @@ var glyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.S
 
 func sizePlot(r *results, size int) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("echo, %s messages (median of %d x %.0fs; %d cores)", sizeName(size), r.Repeats, r.WindowSeconds, r.Machine.Cores)
+	p.Title.Text = fmt.Sprintf("echo, %s messages (median of %d x %ss; %d cores)", sizeName(size), r.Repeats,
+		strconv.FormatFloat(r.WindowSeconds, 'g', 3, 64), r.Machine.Cores)
+	if r.Partial != nil {
+		p.Title.Text = fmt.Sprintf("PARTIAL (%d of %d runs): %s", r.Partial.RunsDone, r.Partial.RunsTotal, p.Title.Text)
+	}
 	p.X.Label.Text = "persistent connections"
 	p.Y.Label.Text = "requests per second"
 	p.X.Scale = plot.LogScale{}

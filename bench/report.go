@@ -11,8 +11,8 @@ import (
 	"netprog/clients"
 )
 
-// writeResults writes results.md, results.json and results.svg into dir.
-func writeResults(dir string, r *results) error {
+// writeResults writes NAME.md, NAME.json and NAME.svg into dir.
+func writeResults(dir, name string, r *results) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -20,22 +20,45 @@ func writeResults(dir string, r *results) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(js, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(markdown(r)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".md"), []byte(markdown(r)), 0o644); err != nil {
 		return err
 	}
-	return writePlot(filepath.Join(dir, "results.svg"), r)
+	return writePlot(filepath.Join(dir, name+".svg"), r)
+}
+
+// partialLine is the line an interrupted run's results begin with.
+func partialLine(p *partial) string {
+	return fmt.Sprintf("PARTIAL: %s after %d of %d runs (%d of %d cells measured, %d with every repeat)",
+		p.Reason, p.RunsDone, p.RunsTotal, p.CellsMeasured, p.CellsTotal, p.CellsComplete)
 }
 
 // markdown renders the results as tables a student can read.
 func markdown(r *results) string {
 	var b strings.Builder
 	m := r.Machine
+	if r.Partial != nil {
+		fmt.Fprintf(&b, "# %s\n\n", partialLine(r.Partial))
+		got := ""
+		if r.Repeats > 1 {
+			got = fmt.Sprintf(" a cell shows the median of the repeats it got (the details say how many when fewer than %d),", r.Repeats)
+		}
+		fmt.Fprintf(&b, "The run was stopped before the end:%s ? marks a cell not measured, and the targets "+
+			"judge only what was measured. These are not a complete run's results.\n\n", got)
+	}
+	how := "`make bench` (`go run ./bench`)"
+	if r.Quick {
+		how = "`make bench-quick` (`go run ./bench -quick`)"
+	}
 	fmt.Fprintf(&b, "# Server designs compared\n\n")
-	fmt.Fprintf(&b, "Measured %s on %d cores (%s), %d GiB, Linux %s, %s, by `make bench` (`go run ./bench`) in %.0f s.\n\n",
-		m.Date, m.Cores, m.CPU, m.MemoryGiB, m.Kernel, m.Go, r.ElapsedSeconds)
+	if r.Quick {
+		fmt.Fprintf(&b, "**A quick run:** fewer loads and one short repeat per cell, for a first look. "+
+			"The figures are noisier than a full `make bench` (three repeats, 1000 connections and 4 KiB messages too).\n\n")
+	}
+	fmt.Fprintf(&b, "Measured %s on %d cores (%s), %d GiB, Linux %s, %s, by %s in %.0f s.\n\n",
+		m.Date, m.Cores, m.CPU, m.MemoryGiB, m.Kernel, m.Go, how, r.ElapsedSeconds)
 	fmt.Fprintf(&b, "Load average (1 minute) at the start and the end: %.1f and %.1f. The generator and the server under test account for about 2; "+
 		"more means other work shared the cores during the run, and the figures are noisier for it.\n\n", m.LoadStart, m.LoadEnd)
 	fmt.Fprintf(&b, "Every server is `netprog echo-server -model M -raw -q -port 0 -backlog 4096` (go-net: an idiomatic Go `net` echo "+
@@ -149,9 +172,16 @@ func markdown(r *results) string {
 			if c == nil || c.Skipped != "" {
 				continue
 			}
-			if c.Failed != "" || c.Median == nil {
+			if c.Failed != "" {
 				fmt.Fprintf(&b, "| %s | failed: %s |||||||||||\n", model, strings.ReplaceAll(c.Failed, "|", "/"))
 				continue
+			}
+			if c.Median == nil {
+				fmt.Fprintf(&b, "| %s | not measured |||||||||||\n", model)
+				continue
+			}
+			if len(c.Samples) < r.Repeats {
+				model = fmt.Sprintf("%s (%d of %d repeats)", model, len(c.Samples), r.Repeats)
 			}
 			md := c.Median
 			sc, mix := "n/a", ""

@@ -81,8 +81,11 @@ func startServer(bin, model, dir string) (*server, error) {
 		return nil, err
 	}
 	// If the harness dies, the server gets SIGTERM and stops (and ends
-	// its own children) instead of lingering.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// its own children) instead of lingering. In a process group of its
+	// own, it does not get the terminal's Ctrl-C: the harness, interrupted,
+	// abandons the run in progress and stops the servers itself (stop),
+	// rather than seeing them die under a running cell.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
