@@ -93,7 +93,10 @@ func run(args []string) int {
 	if *trace {
 		sys.SetTrace(os.Stderr)
 	}
-	err := runner(fs.Args())
+	err := dropAtStart(name) // a file capability is ping's alone: privilege.go
+	if err == nil {
+		err = runner(fs.Args())
+	}
 	if err == nil {
 		return 0
 	}

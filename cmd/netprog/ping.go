@@ -329,6 +329,9 @@ func runPing(o *pingOptions, host string) error {
 		return &exitError{2}
 	}
 	defer p.Close()
+	if err := dropAfterOpen(); err != nil { // the socket is open: privilege.go
+		return err
+	}
 	if p.Datagram() {
 		fmt.Fprintf(os.Stderr, "netprog ping: no CAP_NET_RAW: using an ICMP datagram socket (ping_group_range allows it); the kernel picks identifier %d\n", p.ID())
 	}

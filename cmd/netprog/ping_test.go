@@ -324,7 +324,7 @@ func TestTracerouteThroughRouter(t *testing.T) {
 	startResponder(t, tp.B)
 	startResponder(t, tp.B, "-6")
 	for _, tc := range []struct{ dst, hop1 string }{{netnstest.AddrB, netnstest.AddrR1}, {netnstest.Addr6B, netnstest.Addr6R1}} {
-		out, errOut, code := runIn(t, tp.A, netprogBin, "traceroute", "-w", "10", tc.dst)
+		out, errOut, code := runIn(t, tp.A, netprogBin, "traceroute", "-n", "-w", "10", tc.dst)
 		re := regexp.MustCompile(`^traceroute to ` + regexp.QuoteMeta(tc.dst) + ` \(` + regexp.QuoteMeta(tc.dst) + `\), 30 hops max, \d+ byte packets\n` +
 			` 1  ` + regexp.QuoteMeta(tc.hop1) + `(  \d+\.\d{3} ms){3}\n` +
 			` 2  ` + regexp.QuoteMeta(tc.dst) + `(  \d+\.\d{3} ms){3}\n$`)
@@ -333,7 +333,7 @@ func TestTracerouteThroughRouter(t *testing.T) {
 		}
 	}
 	// A silent destination: stars, and exit 1 at -m.
-	out, _, code := runIn(t, tp.A, netprogBin, "traceroute", "-m", "3", "-q", "2", "-w", "0.2", "198.18.2.99")
+	out, _, code := runIn(t, tp.A, netprogBin, "traceroute", "-n", "-m", "3", "-q", "2", "-w", "0.2", "198.18.2.99")
 	if code != 1 || !strings.Contains(out, " 2  * *\n 3  * *\n") {
 		t.Errorf("silent host: exit %d:\n%s", code, out)
 	}

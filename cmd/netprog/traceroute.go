@@ -76,6 +76,9 @@ func tracerouteSetup(fs *flag.FlagSet) func([]string) error {
 			return &exitError{2}
 		}
 		defer t.Close()
+		if err := dropAfterOpen(); err != nil { // the socket is open: privilege.go
+			return err
+		}
 		if t.Datagram() {
 			fmt.Fprintln(os.Stderr, "netprog traceroute: no CAP_NET_RAW: using an ICMP datagram socket (ping_group_range allows it)")
 		}
