@@ -51,7 +51,16 @@ type children struct {
 	counts   []childCount // shared with the children (sys.MapShared)
 	mem      []byte
 	stopping bool
-	killed   int // ended by a signal we did not send
+	killed   int  // ended by a signal we did not send
+	sentKill bool // stop has sent SIGKILL
+	stopped  int  // workers ended by stop's signals (workers only)
+
+	// workers marks a pool's children (prefork, passfd): only a stop ends
+	// them, so a stop reports them in one line, "Stopped 4 workers", not
+	// one "killed by signal 15 (SIGTERM)" each, as if they had failed. A
+	// worker that ended otherwise is still reported. Set before the first
+	// spawn.
+	workers bool
 
 	reaped chan struct{} // a child of ours was reaped (capacity 1)
 	sigc   chan os.Signal
@@ -159,18 +168,24 @@ func (c *children) ended(pid int, ws unix.WaitStatus) {
 		c.free = append(c.free, slot)
 	}
 	c.st.Children.Add(1)
-	how := ""
+	how, quiet := "", false
 	switch {
 	case ws.Exited() && ws.ExitStatus() == 0:
 	case ws.Exited():
 		how = ": " + c.childError(unix.Errno(ws.ExitStatus()))
+	case c.workers && c.stopping && ws.Signaled() &&
+		(ws.Signal() == unix.SIGTERM || ws.Signal() == unix.SIGKILL && c.sentKill):
+		c.stopped++ // ended by the stop, as asked: said once, by stop
+		quiet = true
 	default:
 		if ws.Signaled() && !c.stopping {
 			c.killed++
 		}
 		how = ": " + sys.ExitDescription(ws)
 	}
-	c.cfg.logf("Reaped child process: %d%s", pid, how)
+	if !quiet {
+		c.cfg.logf("Reaped child process: %d%s", pid, how)
+	}
 	select {
 	case c.reaped <- struct{}{}:
 	default:
@@ -248,6 +263,9 @@ wait:
 
 	family.mu.Lock()
 	c.harvest(c.overflowSlot())
+	if c.stopped > 0 {
+		c.cfg.logf("Stopped %s", count(c.stopped, "worker", "workers"))
+	}
 	if c.killed > 0 {
 		c.cfg.logf("%s crashed or killed (reaped and counted above)", childProcesses(c.killed))
 	}
@@ -262,10 +280,11 @@ func (c *children) signalAll(sig unix.Signal, stopping bool) {
 	defer family.mu.Unlock()
 	if stopping {
 		c.stopping = true
-		if n := len(c.live); n > 0 {
+		if n := len(c.live); n > 0 && !c.workers {
 			c.cfg.logf("Stopping: ending %s", childProcesses(n))
 		}
 	}
+	c.sentKill = c.sentKill || sig == unix.SIGKILL
 	for pid := range c.live {
 		sys.Kill(pid, sig)
 	}

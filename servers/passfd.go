@@ -81,6 +81,7 @@ func Passfd(ctx context.Context, cfg Config) (*Stats, error) {
 	if err != nil {
 		return l.st, err
 	}
+	kids.workers = true
 	p := &pool{cfg: &cfg, l: l, kids: kids, epfd: epfd, size: workers, brake: forkBrake{size: workers},
 		byChannel: map[int]*poolChild{}, listening: true}
 	defer func() {

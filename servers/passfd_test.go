@@ -284,8 +284,9 @@ func TestPassfdNoZombiesNoDescriptorGrowth(t *testing.T) {
 }
 
 // TestPassfdStop: a stop with every worker busy and a client waiting in
-// the queue ends the workers (SIGTERM), reaps them all, and every client
-// sees its connection end.
+// the queue ends the workers (SIGTERM), reaps them all, says so in one line
+// (not a SIGTERM line per worker), and every client sees its connection
+// end.
 func TestPassfdStop(t *testing.T) {
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
 		Proto: servers.Protocol{Raw: true}})
@@ -310,7 +311,7 @@ func TestPassfdStop(t *testing.T) {
 			t.Errorf("client %d after the stop: %v", i, err)
 		}
 	}
-	if !strings.Contains(s.Log.String(), "Stopping: ending 2 child processes") {
+	if !strings.Contains(s.Log.String(), "Stopped 2 workers") || strings.Contains(s.Log.String(), "SIGTERM") {
 		t.Errorf("the log does not say the workers were ended:\n%s", s.Log)
 	}
 }

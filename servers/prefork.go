@@ -49,6 +49,7 @@ func Prefork(ctx context.Context, cfg Config) (*Stats, error) {
 	if err != nil {
 		return nil, err
 	}
+	kids.workers = true
 	defer kids.stop()
 
 	args := func() {
