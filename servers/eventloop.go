@@ -121,7 +121,7 @@ func openLoop(ctx context.Context, cfg *Config) (*eventLoop, error) {
 func (l *eventLoop) close() {
 	l.stopWatch()
 	if l.count > 0 {
-		l.cfg.logf("Stopping: closing %d clients", l.count)
+		l.cfg.logf("Stopping: closing %s", count(l.count, "client", "clients"))
 	}
 	for _, c := range l.clients {
 		if c != nil {

@@ -115,7 +115,7 @@ func Reuseport(ctx context.Context, cfg Config) (*Stats, error) {
 			what = "descriptor of the one listening socket (no SO_REUSEPORT for unix sockets)"
 		}
 		cfg.announce(bound)
-		cfg.logf("%d workers, each an OS thread with its own epoll and its own %s", n, what)
+		cfg.logf("%s, each an OS thread with its own epoll and its own %s", count(n, "worker", "workers"), what)
 	}
 	wg.Wait()
 	if failed.Load() {

@@ -590,7 +590,7 @@ func (s *uringServer) beginStop() {
 	}
 	s.stopping = true
 	if s.live > 0 {
-		s.cfg.logf("Stopping: closing %d clients", s.live)
+		s.cfg.logf("Stopping: closing %s", count(s.live, "client", "clients"))
 	}
 	if s.acceptArmed {
 		s.cancel(userData(kindAccept, 0, 0))

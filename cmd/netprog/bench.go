@@ -32,10 +32,10 @@ func setupBench(fs *flag.FlagSet) func([]string) error {
 		"connect: connect, send, read the echo, close, again (what a forking server pays for)")
 	conns := fs.Int("conns", 10, "connections (echo) or concurrent workers (connect)")
 	size := fs.Int("size", 64, "bytes per request")
-	duration := fs.Duration("duration", 5*time.Second, "how long to measure")
+	duration := secondsVar(fs, "duration", 5*time.Second, "how long to measure")
 	requests := fs.Int64("requests", 0, "measure this many requests instead of -duration")
-	warmup := fs.Duration("warmup", time.Second, "before measuring, wait at most this long for every connection to finish one request")
-	stall := fs.Duration("stall", 10*time.Second, "give up when no request finishes for this long")
+	warmup := secondsVar(fs, "warmup", time.Second, "before measuring, wait at most this long for every connection to finish one request")
+	stall := secondsVar(fs, "stall", 10*time.Second, "give up when no request finishes for this long")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	return func(args []string) error {
 		if len(args) > 1 {

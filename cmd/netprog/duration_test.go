@@ -73,24 +73,13 @@ func TestSecondsFlag(t *testing.T) {
 	}
 }
 
-// otherDurationFlags are the duration flags of commands outside this
-// change that still take Go durations only; each entry goes once its
-// command uses secondsVar.
-var otherDurationFlags = map[string]bool{
-	"echo-client -quiet": true, "echo-client -quit-wait": true,
-	"fork-client -quiet": true, "fork-client -quit-wait": true,
-	"select-client -quiet": true, "select-client -quit-wait": true,
-	"thread-client -quiet": true, "thread-client -quit-wait": true,
-	"bench -duration": true, "bench -warmup": true, "bench -stall": true,
-}
-
 // TestDurationFlagsTakeSeconds: no command's duration flag is a plain Go
-// duration (which refuses "5") but for the ones listed above.
+// duration (which refuses "5").
 func TestDurationFlagsTakeSeconds(t *testing.T) {
 	for _, c := range sortedCommands() {
 		commandFlags(c).VisitAll(func(f *flag.Flag) {
 			key := c.name + " -" + f.Name
-			if fmt.Sprintf("%T", f.Value) == "*flag.durationValue" && !otherDurationFlags[key] {
+			if fmt.Sprintf("%T", f.Value) == "*flag.durationValue" {
 				t.Errorf("%s is a Go duration flag: use secondsVar, so that bare seconds work", key)
 			}
 		})

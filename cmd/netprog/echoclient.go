@@ -45,9 +45,9 @@ func init() {
 func (p clientPreset) setup(fs *flag.FlagSet) func([]string) error {
 	af := newAddrFlags(fs, p.port)
 	prompt := fs.String("prompt", p.echo.Prompt, "printed before each line is read")
-	quiet := fs.Duration("quiet", clients.ReplyQuiet, "a reply without a newline is complete after this long with nothing more")
+	quiet := secondsVar(fs, "quiet", clients.ReplyQuiet, "a reply without a newline is complete after this long with nothing more")
 	course := fs.Bool("course", false, "frame as the course's programs do: send each line exactly as typed, no newline, and take one read as one reply (for servers that take one recv as one message)")
-	quitWait := fs.Duration("quit-wait", clients.QuitWait, "after q, wait at most this long in all for the server to close, then close anyway")
+	quitWait := secondsVar(fs, "quit-wait", clients.QuitWait, "after q, wait at most this long in all for the server to close, then close anyway")
 	return func(args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
