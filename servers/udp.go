@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -17,25 +18,45 @@ import (
 // would return the rest); the server says when that happened.
 const UDPBufSize = 512
 
+// UDPRate is the default of UDPOptions.Rate: far above what a person
+// types, far below what a loop makes (about 80,000 a second here).
+const UDPRate = 1000
+
+// UDPOptions are the UDP server's settings beyond Config.
+type UDPOptions struct {
+	BufSize int // how much of one datagram it keeps (0: UDPBufSize)
+	Rate    int // datagrams a second answered per source (0: no limit); see udpguard.go
+}
+
 // UDPStats is what the UDP server counts; safe for concurrent use.
 type UDPStats struct {
 	Datagrams atomic.Int64 // datagrams received
 	Bytes     atomic.Int64 // bytes sent back
 	Truncated atomic.Int64 // datagrams longer than the buffer
+	Looped    atomic.Int64 // not answered: from port 0, or from this server itself
+	Limited   atomic.Int64 // not answered: past their source's rate
 }
 
 // Summary prints the counts in one line.
 func (s *UDPStats) Summary(w io.Writer) {
-	fmt.Fprintf(w, "received %s (%d truncated), echoed %s\n",
+	fmt.Fprintf(w, "received %s (%d truncated), echoed %s",
 		count(s.Datagrams.Load(), "datagram", "datagrams"), s.Truncated.Load(), count(s.Bytes.Load(), "byte", "bytes"))
+	if n := s.Looped.Load(); n > 0 {
+		fmt.Fprintf(w, "; dropped %d from port 0 or from itself", n)
+	}
+	if n := s.Limited.Load(); n > 0 {
+		fmt.Fprintf(w, "; dropped %d past the rate limit", n)
+	}
+	fmt.Fprintln(w)
 }
 
 // UDP is the course's UDP echo server: recvfrom a datagram, print who said
 // what, sendto it back. There is no connection, no accept and no end of file:
 // every datagram carries its sender's address, and a datagram of zero bytes
-// is a message like any other (it is echoed). bufSize is how much of one
-// datagram it keeps (0: UDPBufSize).
-func UDP(ctx context.Context, cfg Config, bufSize int) (*UDPStats, error) {
+// is a message like any other (it is echoed). Datagrams it must not answer
+// (a loop, a flood from one source) are dropped and counted: udpguard.go.
+func UDP(ctx context.Context, cfg Config, opt UDPOptions) (*UDPStats, error) {
+	bufSize := opt.BufSize
 	if bufSize <= 0 {
 		bufSize = UDPBufSize
 	}
@@ -64,6 +85,7 @@ func UDP(ctx context.Context, cfg Config, bufSize int) (*UDPStats, error) {
 	defer stopOnCancel(ctx, fd)()
 
 	st := &UDPStats{}
+	guard := newUDPGuard(bound.Port, opt.Rate)
 	buf := make([]byte, bufSize)
 	for {
 		n, from, full, err := sys.Recvfrom(fd, buf, 0)
@@ -85,6 +107,15 @@ func UDP(ctx context.Context, cfg Config, bufSize int) (*UDPStats, error) {
 			st.Truncated.Add(1)
 			cfg.logf("datagram from %s had %d bytes; the %d-byte buffer kept %d, the kernel dropped the rest (MSG_TRUNC)",
 				from, full, len(buf), n)
+		}
+		ok, note := guard.admit(from, time.Now())
+		if note != "" {
+			cfg.logf("%s", note)
+		}
+		if !ok {
+			st.Looped.Store(guard.looped)
+			st.Limited.Store(guard.limited)
+			continue
 		}
 		m, err := sys.Sendto(fd, buf[:n], 0, from)
 		st.Bytes.Add(int64(m))

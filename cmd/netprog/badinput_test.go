@@ -153,7 +153,7 @@ var specificBadInputs = map[string][]badInput{
 		{args: []string{"-size", "0"}, want: "size must be at least 1 byte"},
 		{args: []string{"-workload", "nosuch"}, want: `workload "nosuch": want echo or connect`},
 		{args: []string{"-requests", "-1"}, want: "-requests cannot be negative"},
-		{args: []string{"-warmup", "-1s"}, want: "warm-up and stall times cannot be negative"},
+		{args: []string{"-warmup", "-1s"}, want: "-warmup: a duration cannot be negative"},
 		{args: []string{"-duration", "0s"}, want: "need a duration or a number of requests"},
 	},
 	"fork-demo": {

@@ -2,11 +2,17 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
 	"net"
+	"net/netip"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"netprog/servers"
 )
@@ -207,4 +213,129 @@ func TestPingHostForms(t *testing.T) {
 	if code != 2 || out != "" || !strings.Contains(errOut, "name or service not known") {
 		t.Errorf(`ping "": exit %d, stdout %q, stderr %q; want exit 2 and "name or service not known"`, code, out, errOut)
 	}
+}
+
+// sendSpoofedUDP sends one UDP datagram whose IPv4 source is src, as anyone
+// with a raw socket can (IPPROTO_RAW: the test writes the IP header; the
+// kernel fills in its checksum and length; a UDP checksum of 0 means none).
+func sendSpoofedUDP(t *testing.T, src, dst netip.AddrPort, payload string) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
+	if err != nil {
+		t.Skipf("a raw socket to spoof with: %v (needs root)", err)
+	}
+	defer unix.Close(fd)
+	pkt := make([]byte, 20+8+len(payload))
+	pkt[0] = 0x45 // IPv4, 5 words of header
+	binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
+	pkt[8] = 64 // TTL
+	pkt[9] = unix.IPPROTO_UDP
+	s, d := src.Addr().As4(), dst.Addr().As4()
+	copy(pkt[12:], s[:])
+	copy(pkt[16:], d[:])
+	binary.BigEndian.PutUint16(pkt[20:], src.Port())
+	binary.BigEndian.PutUint16(pkt[22:], dst.Port())
+	binary.BigEndian.PutUint16(pkt[24:], uint16(8+len(payload)))
+	copy(pkt[28:], payload)
+	if err := unix.Sendto(fd, pkt, 0, &unix.SockaddrInet4{Addr: d}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// udpAsk sends msg to the server at addr and waits for its echo: once it
+// comes, every datagram queued before it has been handled.
+func udpAsk(t *testing.T, addr, msg string) {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 512)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		c.Write([]byte(msg))
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				break // asked again: UDP may lose either way
+			}
+			if string(buf[:n]) == msg {
+				return
+			}
+		}
+	}
+	t.Fatalf("no echo of %q from %s in 20 s", msg, addr)
+}
+
+// udpSummary stops a udp-server and returns its summary line's counts.
+func udpSummary(t *testing.T, s *server) (received, looped, limited int) {
+	t.Helper()
+	s.Stop(t)
+	m := regexp.MustCompile(`received (\d+) datagrams?.*?(?:; dropped (\d+) from port 0 or from itself)?(?:; dropped (\d+) past the rate limit)?\n`).FindStringSubmatch(s.Out.String())
+	if m == nil {
+		t.Fatalf("no summary:\n%s", s.Out)
+	}
+	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	return atoi(m[1]), atoi(m[2]), atoi(m[3])
+}
+
+// TestUDPServerLoops: a spoofed datagram "from" the server itself, or from
+// port 0, is dropped, counted and logged once; it is not echoed to itself
+// for ever (before, one such datagram took a core). Two echo servers made
+// to answer each other stop once one of them refuses the loop's datagram
+// past its source's rate.
+func TestUDPServerLoops(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		from func(server netip.AddrPort) netip.AddrPort
+		log  string
+	}{
+		{"from itself", func(s netip.AddrPort) netip.AddrPort { return s }, "this server's own address and port"},
+		{"from another address of this host, its port", func(s netip.AddrPort) netip.AddrPort {
+			return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.2"), s.Port())
+		}, "this server's own address and port"},
+		{"from port 0", func(s netip.AddrPort) netip.AddrPort {
+			return netip.AddrPortFrom(s.Addr(), 0)
+		}, "port 0 cannot be answered"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, "udp-server", "-addr", "0.0.0.0:0")
+			port := netip.MustParseAddrPort(s.Addr).Port()
+			dst := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+			sendSpoofedUDP(t, tt.from(dst), dst, "loop")
+			sendSpoofedUDP(t, tt.from(dst), dst, "loop")
+			udpAsk(t, dst.String(), "after")
+			s.waitOutput(t, tt.log)
+			received, looped, _ := udpSummary(t, s)
+			if received != 3 || looped != 2 {
+				t.Errorf("received %d, dropped %d as loops; want 3 received (two spoofed, one asked) and 2 dropped\n%s", received, looped, tail(s.Out.String(), 5))
+			}
+			if n := strings.Count(s.Out.String(), tt.log); n != 1 {
+				t.Errorf("the drop was logged %d times, want once", n)
+			}
+		})
+	}
+	t.Run("two servers answering each other", func(t *testing.T) {
+		a := startServer(t, "udp-server", "-addr", "127.0.0.1:0", "-rate", "10")
+		b := startServer(t, "udp-server", "-addr", "127.0.0.1:0", "-rate", "10")
+		sendSpoofedUDP(t, netip.MustParseAddrPort(b.Addr), netip.MustParseAddrPort(a.Addr), "ping-pong")
+		// One of them refuses the other past 10 a second, and the loop's
+		// one datagram is gone.
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(a.Out.String()+b.Out.String(), "rate limit: not answering") {
+			if time.Now().After(deadline) {
+				t.Fatalf("no rate limit after 20 s\nA: %s\nB: %s", tail(a.Out.String(), 3), tail(b.Out.String(), 3))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		// Both still answer a client (their own buckets for it are full).
+		udpAsk(t, a.Addr, "A?")
+		udpAsk(t, b.Addr, "B?")
+		ra, _, la := udpSummary(t, a)
+		rb, _, lb := udpSummary(t, b)
+		if la+lb != 1 || ra+rb > 100 {
+			t.Errorf("received %d and %d, dropped %d and %d past the rate: want the loop ended by one drop after some tens of bounces", ra, rb, la, lb)
+		}
+	})
 }

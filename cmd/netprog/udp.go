@@ -28,12 +28,16 @@ func init() {
 func setupUDPServer(fs *flag.FlagSet) func([]string) error {
 	af := newAddrFlags(fs, 5000)
 	size := fs.Int("size", servers.UDPBufSize, "recvfrom buffer: the most of one datagram kept (the rest is dropped, and reported)")
+	rate := fs.Int("rate", servers.UDPRate, "answer at most this many datagrams a second from one source (0: no limit): a loop between two echo servers, or a spoofed flood, ends there")
 	return func(args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
 		}
 		if *size < 1 || *size > 1<<16 {
 			return usagef("-size takes 1..65536")
+		}
+		if *rate < 0 {
+			return usagef("-rate %d: want a value >= 0", *rate)
 		}
 		addr, err := af.resolve()
 		if err != nil {
@@ -42,7 +46,7 @@ func setupUDPServer(fs *flag.FlagSet) func([]string) error {
 		ctx, stop := interruptible()
 		defer stop()
 		start := time.Now()
-		st, err := servers.UDP(ctx, servers.Config{Addr: addr, Log: stdout, Stdin: -1}, *size)
+		st, err := servers.UDP(ctx, servers.Config{Addr: addr, Log: stdout, Stdin: -1}, servers.UDPOptions{BufSize: *size, Rate: *rate})
 		if st != nil {
 			fmt.Fprintf(stdout, "server stopped after %v: ", time.Since(start).Round(time.Millisecond))
 			st.Summary(stdout)
