@@ -25,6 +25,9 @@ func SocketFor(a Addr, typ int) (int, error) {
 func Bind(fd int, a Addr) error {
 	err := unix.Bind(fd, a.Sockaddr())
 	trace("bind", itoa(fd)+", "+fmtSockaddr(a), 0, err)
+	if err == nil && a.Family == unix.AF_UNIX && a.Path != "" {
+		rememberBound(a.Path) // so that UnlinkBound knows the file is ours
+	}
 	return syscallErr("bind "+a.String(), err)
 }
 

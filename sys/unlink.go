@@ -2,6 +2,7 @@ package sys
 
 import (
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,4 +33,44 @@ func removeStaleSocket(path string) {
 	if Errno(err) == unix.ECONNREFUSED {
 		Unlink(path)
 	}
+}
+
+// boundFiles remembers the AF_UNIX socket files this process made with
+// bind(2), by path: their device and inode numbers, which say whether the
+// file at the path is still the one we made.
+var boundFiles sync.Map // path → fileID
+
+type fileID struct{ dev, ino uint64 }
+
+// lstat wraps lstat(2).
+func lstat(path string) (fileID, error) {
+	var st unix.Stat_t
+	err := unix.Lstat(path, &st)
+	trace("lstat", `"`+path+`"`, 0, err)
+	return fileID{st.Dev, st.Ino}, syscallErr("lstat "+path, err)
+}
+
+func rememberBound(path string) {
+	if id, err := lstat(path); err == nil {
+		boundFiles.Store(path, id)
+	}
+}
+
+// UnlinkBound removes the socket file at path only if it is still the one
+// this process's bind(2) made there (the same device and inode), and says
+// whether it did. The file outlives the socket (unix(7)), so a server that
+// stops should remove it; but by then the path may name another server's
+// socket (one that replaced ours while we ran) or any other file, and
+// removing that would break a live server or lose data.
+func UnlinkBound(path string) (bool, error) {
+	want, ok := boundFiles.Load(path)
+	if !ok {
+		return false, nil
+	}
+	got, err := lstat(path)
+	if err != nil || got != want.(fileID) {
+		return false, err
+	}
+	boundFiles.Delete(path)
+	return true, Unlink(path)
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -338,4 +340,56 @@ func TestUDPServerLoops(t *testing.T) {
 			t.Errorf("received %d and %d, dropped %d and %d past the rate: want the loop ended by one drop after some tens of bounces", ra, rb, la, lb)
 		}
 	})
+}
+
+// TestUnixSocketStopRemovesOnlyItsOwn: a server on an AF_UNIX path removes
+// the socket file when it stops, but only if the file there is still the
+// one its bind made: a second live server that replaced it, or a file put
+// there meanwhile, is left alone, and the server says so.
+func TestUnixSocketStopRemovesOnlyItsOwn(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		replace func(t *testing.T, path string) // while the first server runs
+		check   func(t *testing.T, path string) // after it stopped
+	}{
+		{"its own", func(*testing.T, string) {}, func(t *testing.T, path string) {
+			if _, err := os.Lstat(path); !os.IsNotExist(err) {
+				t.Errorf("the socket file is still there: %v", err)
+			}
+		}},
+		{"a live server that replaced it", func(t *testing.T, path string) {
+			os.Remove(path)
+			startServer(t, "echo-server", "-addr", "unix:"+path, "-model", "epoll")
+		}, func(t *testing.T, path string) {
+			c, err := net.Dial("unix", path)
+			if err != nil {
+				t.Fatalf("the second server's socket is gone: %v", err)
+			}
+			c.Close()
+		}},
+		{"a regular file put there", func(t *testing.T, path string) {
+			os.Remove(path)
+			if err := os.WriteFile(path, []byte("data"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, func(t *testing.T, path string) {
+			if b, err := os.ReadFile(path); err != nil || string(b) != "data" {
+				t.Errorf("the file put there: %q, %v", b, err)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "echo.sock")
+			s := startServer(t, "echo-server", "-addr", "unix:"+path)
+			tt.replace(t, path)
+			if err := s.Stop(t); err != nil {
+				t.Fatalf("stop: %v\n%s", err, s.Err)
+			}
+			tt.check(t, path)
+			said := strings.Contains(s.Out.String(), "left in place: it is no longer the socket this server made")
+			if said != (tt.name != "its own") {
+				t.Errorf("said it left the path alone: %v\n%s", said, tail(s.Out.String(), 3))
+			}
+		})
+	}
 }

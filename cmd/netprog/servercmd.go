@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"slices"
@@ -163,8 +164,17 @@ func serve(m servers.Model, cfg servers.Config) error {
 	st, err := m(ctx, cfg)
 	if cfg.Addr.Family == unix.AF_UNIX && err == nil {
 		// The socket file outlives the socket (unix(7)): a server that
-		// stops cleanly removes it, so the next one can bind the path.
-		sys.Unlink(cfg.Addr.Path)
+		// stops cleanly removes it, so the next one can bind the path;
+		// but only if it is still ours (sys.UnlinkBound).
+		removed, uerr := sys.UnlinkBound(cfg.Addr.Path)
+		switch {
+		case errors.Is(uerr, unix.ENOENT):
+			fmt.Fprintf(stdout, "%s was already removed\n", cfg.Addr.Path)
+		case uerr != nil:
+			fmt.Fprintf(stdout, "%s left in place: %v\n", cfg.Addr.Path, uerr)
+		case !removed:
+			fmt.Fprintf(stdout, "%s left in place: it is no longer the socket this server made (another file or server is there now)\n", cfg.Addr.Path)
+		}
 	}
 	if st != nil {
 		fmt.Fprintf(stdout, "server stopped after %v: ", time.Since(start).Round(time.Millisecond))
