@@ -393,3 +393,50 @@ func TestUnixSocketStopRemovesOnlyItsOwn(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerCountsBounded: a pool or reuseport asked for more workers than
+// a pool needs, or than the process's limits hold, is a usage error at once
+// (before, reuseport made 4450 threads and prefork forked until clone
+// failed, then retried every second).
+func TestWorkerCountsBounded(t *testing.T) {
+	for _, tt := range []struct {
+		model, workers, ulimit, want string
+	}{
+		{"reuseport", "10000", "", "reuseport takes at most 1024 here"},
+		{"prefork", "100000", "", "prefork takes at most 1024 here"},
+		{"passfd", "100000", "", "passfd takes at most 1024 here"},
+		{"reuseport", "100", "-n 200", "a quarter of RLIMIT_NOFILE, 200"},
+		{"prefork", "100", "-u 100", "half of RLIMIT_NPROC, 100"},
+	} {
+		t.Run(tt.model+" "+tt.workers+" "+tt.ulimit, func(t *testing.T) {
+			args := []string{"echo-server", "-model", tt.model, "-workers", tt.workers, "-addr", "127.0.0.1:0"}
+			name, cmdArgs := netprogBin, args
+			if tt.ulimit != "" {
+				name, cmdArgs = "bash", []string{"-c", "ulimit " + tt.ulimit + " && exec \"$0\" \"$@\"", netprogBin}
+				cmdArgs = append(cmdArgs, args...)
+			}
+			out, errOut, code := runCommand(t, "", name, cmdArgs...)
+			if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 at once and one line saying %q", code, out, errOut, tt.want)
+			}
+		})
+	}
+	// Within the bound, as before.
+	s := startServer(t, "echo-server", "-model", "reuseport", "-workers", "3", "-addr", "127.0.0.1:0")
+	askTCPLine(t, s.Addr)
+}
+
+// askTCPLine checks that the echo server at addr answers one line.
+func askTCPLine(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "hi\n")
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "You Send:hi\n" {
+		t.Errorf("reply %q, %v", line, err)
+	}
+}

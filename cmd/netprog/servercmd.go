@@ -98,7 +98,7 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 		fs.IntVar(maxChildren, "max-children", 0, p.only("max-children")+"at most this many children at once (0: no limit)")
 	}
 	if p.offers("workers") {
-		fs.IntVar(workers, "workers", 0, "prefork, passfd: children forked at start (0: 4); reuseport: event loops (0: the CPU count)")
+		fs.IntVar(workers, "workers", 0, "prefork, passfd: children forked at start (0: 4); reuseport: event loops (0: the CPU count); at most 1024, less where RLIMIT_NPROC or RLIMIT_NOFILE hold fewer")
 	}
 	if p.offers("max-threads") {
 		fs.IntVar(maxThreads, "max-threads", 1000, p.only("max-threads")+"at most this many client threads (Go aborts at 10000)")
@@ -128,6 +128,15 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 		} {
 			if f.bad {
 				return usagef("-%s %s: want a value %s", f.name, fs.Lookup(f.name).Value, f.want)
+			}
+		}
+		if *workers > 0 {
+			most, why, err := servers.MaxWorkers(model)
+			if err != nil {
+				return err
+			}
+			if most > 0 && *workers > most { // 0: the model has no workers
+				return usagef("-workers %d: %s takes at most %d here (%s)", *workers, model, most, why)
 			}
 		}
 		addr, err := af.resolve()
