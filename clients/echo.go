@@ -32,8 +32,8 @@ type Echo struct {
 }
 
 // Run connects to server and talks until the user quits (q or Q, which is
-// sent so the server can close its side, or end of input) or the server
-// closes the connection (ErrPeerClosed).
+// sent so the server can close its side; end of input sends q too) or the
+// server closes the connection (ErrPeerClosed).
 //
 // A message goes out with a newline, so a server that frames by lines (as
 // netprog's do) knows where it ends, and an empty line is a message too. The
@@ -64,9 +64,12 @@ func (e *Echo) Run(server sys.Addr) error {
 			if !strings.HasSuffix(e.Prompt, "\n") {
 				fmt.Fprintln(e.Out) // end the prompt's line
 			}
-			return nil // closing is enough: the server reads end of file
-		}
-		if err != nil {
+			// The user is done: quit as if q had been typed, as the chat
+			// does. End of file alone is enough for netprog's servers,
+			// but the course's echo server, reading it, spins sending
+			// "You Send:" until its send fails and it dies.
+			line = []byte("q")
+		} else if err != nil {
 			return err
 		}
 		if e.QuitOnBlank && len(line) == 0 {

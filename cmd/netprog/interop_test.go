@@ -856,3 +856,33 @@ func TestInteropCourseLessons(t *testing.T) {
 		}
 	})
 }
+
+// TestInteropInputEndsWithoutQ: when the user's input ends without q, the
+// echo clients quit as if q had been typed. End of file alone would be
+// enough for netprog's servers, but the course's echo server, reading it,
+// would spin sending "You Send:" and die of a broken pipe once the client
+// had gone ("the echo server spins on end of file" above).
+func TestInteropInputEndsWithoutQ(t *testing.T) {
+	interopPython(t)
+	for _, framing := range framings {
+		t.Run(framing, func(t *testing.T) {
+			py, port := startCourseServer(t, "tcp-echoserver.py", "tcp", "Server is running on port 5090:\n")
+			args := withFraming(framing, "echo-client", "-port", port)
+			out, errOut, code := interopRun(t, "hello\n", netprogBin, args...)
+			if code != 0 || errOut != "" || !strings.Contains(out, "You Send:hello\n") {
+				t.Errorf("%v: exit %d, stderr %q, stdout %q", args, code, errOut, out)
+			}
+			nl := "\n"
+			if framing == "-course" {
+				nl = ""
+			}
+			courseWant(t, py, "Server is running on port 5090:\nReceived the connection from: ADDR\n"+
+				"Data received hello"+nl+"\nClient quits:\n")
+			select {
+			case <-py.done:
+				t.Errorf("the course server died:\n%s", tail(py.err.String(), 10))
+			default:
+			}
+		})
+	}
+}
