@@ -1227,8 +1227,9 @@ func relSysctlMax(t *testing.T, path string) int64 {
 }
 
 // TestPoolBeyondDescriptorLimit: a passfd pool larger than the descriptor
-// limit allows (a socketpair per worker) is a system error found before
-// anything is done: one line, exit 2, nothing announced, no worker forked.
+// limit allows (a socketpair per worker) is a usage error found before
+// anything is done (servers.MaxWorkers): one line, exit 2, nothing
+// announced, no worker forked.
 func TestPoolBeyondDescriptorLimit(t *testing.T) {
 	if _, err := exec.LookPath("prlimit"); err != nil {
 		t.Skip("prlimit(1) (util-linux) is not installed")
@@ -1246,7 +1247,7 @@ func TestPoolBeyondDescriptorLimit(t *testing.T) {
 		code = ee.ExitCode()
 	}
 	relRecord(t, "pool-beyond-limit", "passfd", fmt.Sprintf("exit %d, %q after %d workers forked", code, strings.TrimSpace(stderr.String()), len(relForked(stdout.String()))))
-	if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "too many open files") {
+	if code != 2 || strings.Count(stderr.String(), "\n") != 1 || !strings.Contains(stderr.String(), "RLIMIT_NOFILE, 40") {
 		t.Errorf("exit %d, stderr %q; want exit 2 and one line", code, stderr.String())
 	}
 	if strings.Contains(stdout.String(), "listening on") || len(relForked(stdout.String())) > 0 {
