@@ -2,6 +2,7 @@ package clients
 
 import (
 	"context"
+	"io"
 
 	"golang.org/x/sys/unix"
 
@@ -11,12 +12,19 @@ import (
 
 // Chat is the course's chat client: connect to the chat server and hold one
 // conversation, the server speaking first. The conversation itself is
-// servers.Chat, the same code the server runs.
-func Chat(server sys.Addr, chat *servers.Chat) (servers.ChatEnd, error) {
+// servers.Chat, the same code the server runs. When this side quits (q, or
+// the end of its input), the client waits for the server to close, as the
+// echo clients do: at most QuitWait in all, saying on notes when the server
+// kept the connection open or kept sending.
+func Chat(server sys.Addr, chat *servers.Chat, notes io.Writer) (servers.ChatEnd, error) {
 	fd, err := sys.Dial(server, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return servers.ChatStopped, err
 	}
 	defer sys.Close(fd)
-	return chat.Talk(context.Background(), fd, server, false)
+	end, err := chat.Talk(context.Background(), fd, server, false)
+	if err == nil && (end == servers.ChatIQuit || end == servers.ChatInputClosed) {
+		quitWait(fd, QuitWait, notes)
+	}
+	return end, err
 }

@@ -126,13 +126,19 @@ const QuitWait = 2 * time.Second
 // socket, and the kernel would answer it with a reset: the server would log
 // "connection reset by peer" for a client that did nothing wrong.
 func (e *Echo) afterQuit(fd int) {
-	wait := e.QuitWait
-	if wait <= 0 {
-		wait = QuitWait
-	}
 	notes := e.Notes
 	if notes == nil {
 		notes = e.Out
+	}
+	quitWait(fd, e.QuitWait, notes)
+}
+
+// quitWait is afterQuit's wait, shared with the chat client: wait (0:
+// QuitWait) at most, saying on notes what the server did instead of
+// closing.
+func quitWait(fd int, wait time.Duration, notes io.Writer) {
+	if wait <= 0 {
+		wait = QuitWait
 	}
 	if sys.Shutdown(fd, unix.SHUT_WR) != nil {
 		return

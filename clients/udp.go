@@ -100,6 +100,11 @@ func (u *UDP) awaitReply(fd int, server sys.Addr, line, buf []byte, res *UDPResu
 	}()
 	for {
 		n, from, _, err := sys.Recvfrom(fd, buf, 0)
+		if strangers > 0 && u.Timeout > 0 && !time.Now().Before(deadline) {
+			// Strangers kept the queue full, so recvfrom never waited
+			// long enough to time out: the wait is over all the same.
+			err = unix.EAGAIN
+		}
 		if sys.IsTemporary(err) {
 			res.Lost++
 			fmt.Fprintf(u.Out, "No reply from %s within %v: the datagram or its echo was lost, or nothing listens there (UDP does not tell)\n",
@@ -136,7 +141,14 @@ func (u *UDP) awaitReply(fd int, server sys.Addr, line, buf []byte, res *UDPResu
 }
 
 // sameSource reports whether a datagram came from the address we sent to.
-// An IPv6 zone is left out: the kernel names it by index, we by name.
+// An IPv6 zone is left out: the kernel names it by index, we by name. A
+// datagram sent to the wildcard (0.0.0.0, ::) goes to this host, and the
+// reply comes from one of its addresses (127.0.0.1): any address of this
+// host, on the server's port, is the server. What this check cannot take is
+// UNP 8.8's other case, a server on a host with several addresses that
+// answers from another one than we sent to: its replies are reported and
+// ignored (a server that replies from the address it was asked on, as
+// IP_PKTINFO lets it, has none of that trouble).
 func sameSource(from, server sys.Addr) bool {
 	if from.Family != server.Family {
 		return false
@@ -144,7 +156,13 @@ func sameSource(from, server sys.Addr) bool {
 	if from.Family == unix.AF_UNIX {
 		return from.Path == server.Path
 	}
-	return from.Port == server.Port && from.IP.WithZone("") == server.IP.WithZone("")
+	if from.Port != server.Port {
+		return false
+	}
+	if server.IP.IsUnspecified() {
+		return sys.IsLocalAddr(from.IP)
+	}
+	return from.IP.WithZone("") == server.IP.WithZone("")
 }
 
 // orMore says " or more" for a line as long as the input reader hands over

@@ -55,14 +55,15 @@ func IsQuit(msg []byte) bool {
 // a whole log line ("Received the connection from: 6.6.6.6:1"). So C0
 // controls, DEL, C1 controls (U+0080-U+009F: 0x9b alone is CSI), other
 // characters that are not printable (bidi overrides, line separators) and
-// invalid UTF-8 are shown as \xNN, or \t \n \r as strace writes them;
-// printable UTF-8 is left as it is. Only the display changes: what is echoed
-// on the wire stays byte-exact.
+// invalid UTF-8 are shown as \xNN, or \t \n \r as strace writes them, and a
+// backslash as \\ (so that a peer's literal text "\x1b" cannot pass for an
+// escaped ESC); printable UTF-8 is left as it is. Only the display changes:
+// what is echoed on the wire stays byte-exact.
 func Printable(msg []byte) string {
 	msg = bytes.TrimRight(msg, "\r\n")
 	clean := true
 	for _, c := range msg {
-		if c < ' ' || c >= 0x7f {
+		if c < ' ' || c >= 0x7f || c == '\\' {
 			clean = false
 			break
 		}
@@ -80,6 +81,8 @@ func Printable(msg []byte) string {
 			b.WriteString(`\n`)
 		case r == '\r':
 			b.WriteString(`\r`)
+		case r == '\\':
+			b.WriteString(`\\`)
 		case r == utf8.RuneError && size <= 1, r != ' ' && !unicode.IsPrint(r):
 			for _, c := range msg[:size] {
 				fmt.Fprintf(&b, `\x%02x`, c)

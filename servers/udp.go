@@ -33,7 +33,7 @@ type UDPStats struct {
 	Datagrams atomic.Int64 // datagrams received
 	Bytes     atomic.Int64 // bytes sent back
 	Truncated atomic.Int64 // datagrams longer than the buffer
-	Looped    atomic.Int64 // not answered: from port 0, or from this server itself
+	Looped    atomic.Int64 // not answered: from port 0, a service port (udpguard.go), or this server itself
 	Limited   atomic.Int64 // not answered: past their source's rate
 }
 
@@ -42,7 +42,7 @@ func (s *UDPStats) Summary(w io.Writer) {
 	fmt.Fprintf(w, "received %s (%d truncated), echoed %s",
 		count(s.Datagrams.Load(), "datagram", "datagrams"), s.Truncated.Load(), count(s.Bytes.Load(), "byte", "bytes"))
 	if n := s.Looped.Load(); n > 0 {
-		fmt.Fprintf(w, "; dropped %d from port 0 or from itself", n)
+		fmt.Fprintf(w, "; dropped %d from port 0, a service port or itself", n)
 	}
 	if n := s.Limited.Load(); n > 0 {
 		fmt.Fprintf(w, "; dropped %d past the rate limit", n)
@@ -102,12 +102,8 @@ func UDP(ctx context.Context, cfg Config, opt UDPOptions) (*UDPStats, error) {
 			return st, err
 		}
 		st.Datagrams.Add(1)
-		cfg.logf("%s :said %s", from, Printable(buf[:n]))
-		if full > n {
-			st.Truncated.Add(1)
-			cfg.logf("datagram from %s had %d bytes; the %d-byte buffer kept %d, the kernel dropped the rest (MSG_TRUNC)",
-				from, full, len(buf), n)
-		}
+		// Judged before it is logged: a spoofed flood must not flood
+		// the log either (a refusal is logged once per source).
 		ok, note := guard.admit(from, time.Now())
 		if note != "" {
 			cfg.logf("%s", note)
@@ -116,6 +112,12 @@ func UDP(ctx context.Context, cfg Config, opt UDPOptions) (*UDPStats, error) {
 			st.Looped.Store(guard.looped)
 			st.Limited.Store(guard.limited)
 			continue
+		}
+		cfg.logf("%s :said %s", from, Printable(buf[:n]))
+		if full > n {
+			st.Truncated.Add(1)
+			cfg.logf("datagram from %s had %d bytes; the %d-byte buffer kept %d, the kernel dropped the rest (MSG_TRUNC)",
+				from, full, len(buf), n)
 		}
 		m, err := sys.Sendto(fd, buf[:n], 0, from)
 		st.Bytes.Add(int64(m))

@@ -21,7 +21,8 @@ const MaxPool = 1024
 // prefork's and passfd's are processes: at most half of RLIMIT_NPROC, so a
 // crashed worker's replacement still fits; passfd's parent also holds a
 // channel per worker, twice over while replacements start (checkPoolFits).
-// Other models have no workers: 0.
+// Other models have no workers: -1. The limit may be 0 (RLIMIT_NPROC of
+// 1): then no pool fits.
 func MaxWorkers(model string) (int, string, error) {
 	limit := func(resource int) (uint64, error) {
 		r, err := sys.Getrlimit(resource)
@@ -54,7 +55,7 @@ func MaxWorkers(model string) (int, string, error) {
 			}
 		}
 	default:
-		return 0, "", nil
+		return -1, "", nil
 	}
 	return MaxPool, "a pool is a few workers per CPU", nil
 }

@@ -12,6 +12,8 @@ import (
 // counts as local). It asks the kernel rather than a list of interfaces,
 // so it is right for every address the kernel would deliver to us: all of
 // 127.0.0.0/8, the interfaces' addresses, and ones added a moment ago.
+// When it cannot tell (no socket to try with), it says yes: its callers
+// use it to refuse, and refusing is the careful side.
 func IsLocalAddr(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	if !ip.IsValid() {
@@ -23,8 +25,8 @@ func IsLocalAddr(ip netip.Addr) bool {
 	}
 	fd, err := Socket(a.Family, unix.SOCK_DGRAM, 0)
 	if err != nil {
-		return false
+		return true // cannot tell (out of descriptors?): the careful answer
 	}
 	defer Close(fd)
-	return Bind(fd, a) == nil
+	return Errno(Bind(fd, a)) != unix.EADDRNOTAVAIL
 }

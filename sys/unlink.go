@@ -20,6 +20,9 @@ func Unlink(path string) error {
 // it only when it is a socket and a connect to it is refused, so a live
 // server's socket, or any other file, is never touched.
 func removeStaleSocket(path string) {
+	if abstract(path) {
+		return // no file: the kernel forgets it with its last socket
+	}
 	fi, err := os.Lstat(path)
 	if err != nil || fi.Mode()&os.ModeSocket == 0 {
 		return
@@ -50,7 +53,16 @@ func lstat(path string) (fileID, error) {
 	return fileID{st.Dev, st.Ino}, syscallErr("lstat "+path, err)
 }
 
+// abstract reports whether an AF_UNIX path names the abstract namespace
+// (unix(7)): golang.org/x/sys/unix takes a leading '@' for its NUL byte.
+// There is no file there: a file of that name in the working directory is
+// someone else's.
+func abstract(path string) bool { return path != "" && (path[0] == '@' || path[0] == 0) }
+
 func rememberBound(path string) {
+	if abstract(path) {
+		return
+	}
 	if id, err := lstat(path); err == nil {
 		boundFiles.Store(path, id)
 	}
@@ -62,7 +74,12 @@ func rememberBound(path string) {
 // stops should remove it; but by then the path may name another server's
 // socket (one that replaced ours while we ran) or any other file, and
 // removing that would break a live server or lose data.
+//
+// An abstract name has no file to remove: true.
 func UnlinkBound(path string) (bool, error) {
+	if abstract(path) {
+		return true, nil
+	}
 	want, ok := boundFiles.Load(path)
 	if !ok {
 		return false, nil

@@ -44,7 +44,7 @@ func setupChat(fs *flag.FlagSet, server bool) func([]string) error {
 		}
 		chat := &servers.Chat{In: 0, Out: stdout, Duplex: *duplex, Course: *course}
 		if !server {
-			_, err := clients.Chat(addr, chat)
+			_, err := clients.Chat(addr, chat, notesTo("chat-client"))
 			return err
 		}
 		if *backlog < 0 {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -162,8 +163,10 @@ func TestUDPClientIgnoresStrangers(t *testing.T) {
 						return
 					}
 					if !tt.answer {
-						// Flood the client from elsewhere until it is done.
-						for i := 0; i < 100000; i++ {
+						// Flood the client from elsewhere until it is done
+						// (a client that waited anew after each stranger
+						// would never be: runNetprog's 30 s bound fails it).
+						for start := time.Now(); time.Since(start) < time.Minute; {
 							select {
 							case <-done:
 								return
@@ -245,10 +248,18 @@ func sendSpoofedUDP(t *testing.T, src, dst netip.AddrPort, payload string) {
 }
 
 // udpAsk sends msg to the server at addr and waits for its echo: once it
-// comes, every datagram queued before it has been handled.
-func udpAsk(t *testing.T, addr, msg string) {
+// comes, every datagram queued before it has been handled. It returns how
+// many times it asked (UDP may lose the question or the echo).
+func udpAsk(t *testing.T, addr, msg string) (asked int) {
 	t.Helper()
-	c, err := net.Dial("udp", addr)
+	return udpAskFrom(t, "127.0.0.1", addr, msg)
+}
+
+// udpAskFrom is udpAsk from a socket bound to the address from.
+func udpAskFrom(t *testing.T, from, addr, msg string) (asked int) {
+	t.Helper()
+	c, err := net.DialUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(from), 0)),
+		net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,6 +267,7 @@ func udpAsk(t *testing.T, addr, msg string) {
 	buf := make([]byte, 512)
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
 		c.Write([]byte(msg))
+		asked++
 		c.SetReadDeadline(time.Now().Add(time.Second))
 		for {
 			n, err := c.Read(buf)
@@ -263,18 +275,19 @@ func udpAsk(t *testing.T, addr, msg string) {
 				break // asked again: UDP may lose either way
 			}
 			if string(buf[:n]) == msg {
-				return
+				return asked
 			}
 		}
 	}
 	t.Fatalf("no echo of %q from %s in 20 s", msg, addr)
+	return asked
 }
 
 // udpSummary stops a udp-server and returns its summary line's counts.
 func udpSummary(t *testing.T, s *server) (received, looped, limited int) {
 	t.Helper()
 	s.Stop(t)
-	m := regexp.MustCompile(`received (\d+) datagrams?.*?(?:; dropped (\d+) from port 0 or from itself)?(?:; dropped (\d+) past the rate limit)?\n`).FindStringSubmatch(s.Out.String())
+	m := regexp.MustCompile(`received (\d+) datagrams?.*?(?:; dropped (\d+) from port 0, a service port or itself)?(?:; dropped (\d+) past the rate limit)?\n`).FindStringSubmatch(s.Out.String())
 	if m == nil {
 		t.Fatalf("no summary:\n%s", s.Out)
 	}
@@ -300,6 +313,9 @@ func TestUDPServerLoops(t *testing.T) {
 		{"from port 0", func(s netip.AddrPort) netip.AddrPort {
 			return netip.AddrPortFrom(s.Addr(), 0)
 		}, "port 0 cannot be answered"},
+		{"from chargen's port", func(s netip.AddrPort) netip.AddrPort {
+			return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.3"), 19)
+		}, "a UDP service port that answers anything"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startServer(t, "udp-server", "-addr", "0.0.0.0:0")
@@ -307,11 +323,11 @@ func TestUDPServerLoops(t *testing.T) {
 			dst := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
 			sendSpoofedUDP(t, tt.from(dst), dst, "loop")
 			sendSpoofedUDP(t, tt.from(dst), dst, "loop")
-			udpAsk(t, dst.String(), "after")
+			asked := udpAsk(t, dst.String(), "after")
 			s.waitOutput(t, tt.log)
 			received, looped, _ := udpSummary(t, s)
-			if received != 3 || looped != 2 {
-				t.Errorf("received %d, dropped %d as loops; want 3 received (two spoofed, one asked) and 2 dropped\n%s", received, looped, tail(s.Out.String(), 5))
+			if received != 2+asked || looped != 2 {
+				t.Errorf("received %d, dropped %d as loops; want %d received (two spoofed, %d asked) and 2 dropped\n%s", received, looped, 2+asked, asked, tail(s.Out.String(), 5))
 			}
 			if n := strings.Count(s.Out.String(), tt.log); n != 1 {
 				t.Errorf("the drop was logged %d times, want once", n)
@@ -331,9 +347,10 @@ func TestUDPServerLoops(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		// Both still answer a client (their own buckets for it are full).
-		udpAsk(t, a.Addr, "A?")
-		udpAsk(t, b.Addr, "B?")
+		// Both still answer a client at another address (buckets are
+		// per source address: the loop's is 127.0.0.1).
+		udpAskFrom(t, "127.0.0.2", a.Addr, "A?")
+		udpAskFrom(t, "127.0.0.2", b.Addr, "B?")
 		ra, _, la := udpSummary(t, a)
 		rb, _, lb := udpSummary(t, b)
 		if la+lb != 1 || ra+rb > 100 {
@@ -381,6 +398,11 @@ func TestUnixSocketStopRemovesOnlyItsOwn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "echo.sock")
 			s := startServer(t, "echo-server", "-addr", "unix:"+path)
+			defer func() {
+				if t.Failed() {
+					t.Logf("server output:\n%s", s.Out)
+				}
+			}()
 			tt.replace(t, path)
 			if err := s.Stop(t); err != nil {
 				t.Fatalf("stop: %v\n%s", err, s.Err)
@@ -407,6 +429,7 @@ func TestWorkerCountsBounded(t *testing.T) {
 		{"passfd", "100000", "", "passfd takes at most 1024 here"},
 		{"reuseport", "100", "-n 200", "a quarter of RLIMIT_NOFILE, 200"},
 		{"prefork", "100", "-u 100", "half of RLIMIT_NPROC, 100"},
+		{"prefork", "2", "-u 1", "prefork takes at most 0 here (half of RLIMIT_NPROC, 1"},
 	} {
 		t.Run(tt.model+" "+tt.workers+" "+tt.ulimit, func(t *testing.T) {
 			args := []string{"echo-server", "-model", tt.model, "-workers", tt.workers, "-addr", "127.0.0.1:0"}
@@ -438,5 +461,40 @@ func askTCPLine(t *testing.T, addr string) {
 	io.WriteString(c, "hi\n")
 	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "You Send:hi\n" {
 		t.Errorf("reply %q, %v", line, err)
+	}
+}
+
+// TestAbstractUnixSocketLeavesFilesAlone: an abstract name (unix:@name, no
+// file) is not a path: a file of that name in the server's working
+// directory is someone else's, neither a stale socket to remove at start
+// nor ours to remove at stop.
+func TestAbstractUnixSocketLeavesFilesAlone(t *testing.T) {
+	dir := t.TempDir()
+	name := "@netprog-test-" + strconv.Itoa(os.Getpid())
+	precious := filepath.Join(dir, name)
+	if err := os.WriteFile(precious, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(netprogBin, "echo-server", "-addr", "unix:"+name)
+	cmd.Dir = dir
+	s := startServerCmd(t, cmd)
+	if err := s.Stop(t); err != nil {
+		t.Fatalf("stop: %v\n%s", err, s.Err)
+	}
+	if b, err := os.ReadFile(precious); err != nil || string(b) != "precious" {
+		t.Errorf("the file %s: %q, %v; want it untouched", precious, b, err)
+	}
+	if strings.Contains(s.Out.String(), "left in place") {
+		t.Errorf("an abstract socket has no file to leave:\n%s", s.Out)
+	}
+}
+
+// TestUDPClientToTheWildcard: udp-client -addr :PORT sends to the wildcard,
+// which is this host; the reply comes from 127.0.0.1 and is the server's.
+func TestUDPClientToTheWildcard(t *testing.T) {
+	s := startServer(t, "udp-server", "-addr", "127.0.0.1:0")
+	out, errOut, code := runNetprog(t, "hello\nq\n", "udp-client", "-addr", ":"+portOf(s.Addr))
+	if code != 0 || !strings.Contains(out, "Received: hello\n") || strings.Contains(out, "Ignored") {
+		t.Errorf("exit %d, stderr %q\n%s", code, errOut, out)
 	}
 }

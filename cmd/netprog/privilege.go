@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 
+	"golang.org/x/sys/unix"
+
 	"netprog/sys"
 )
 
@@ -23,6 +25,11 @@ func dropAtStart(name string) error {
 	switch {
 	case err != nil || !file:
 		return err
+	case unix.Geteuid() == 0:
+		// Installed setuid root: dropping the capabilities would leave
+		// the process's euid 0 (iputils then calls setuid(getuid())).
+		// netprog is given ping the narrow way only.
+		return errors.New("refusing to run setuid root: grant CAP_NET_RAW instead (setcap cap_net_raw+ep netprog)")
 	case name == "icmp-responder":
 		return errors.New("refusing to run with a file capability: icmp-responder answers pings for the whole host, so only root may run it")
 	case rawSocketCommands[name]:

@@ -135,7 +135,7 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 			if err != nil {
 				return err
 			}
-			if most > 0 && *workers > most { // 0: the model has no workers
+			if most >= 0 && *workers > most { // -1: the model has no workers
 				return usagef("-workers %d: %s takes at most %d here (%s)", *workers, model, most, why)
 			}
 		}

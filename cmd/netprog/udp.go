@@ -28,7 +28,7 @@ func init() {
 func setupUDPServer(fs *flag.FlagSet) func([]string) error {
 	af := newAddrFlags(fs, 5000)
 	size := fs.Int("size", servers.UDPBufSize, "recvfrom buffer: the most of one datagram kept (the rest is dropped, and reported)")
-	rate := fs.Int("rate", servers.UDPRate, "answer at most this many datagrams a second from one source (0: no limit): a loop between two echo servers, or a spoofed flood, ends there")
+	rate := fs.Int("rate", servers.UDPRate, "answer at most this many datagrams a second from one source address (0: no limit): what a spoofed flood, or a loop between two echo servers, can make this server send")
 	return func(args []string) error {
 		if err := noArgs(args); err != nil {
 			return err
