@@ -2,7 +2,8 @@
 // user who holds CAP_NET_RAW as a file capability (the privilege tests in
 // cmd/netprog set one on a copy of it), it opens a raw socket, which the
 // capability allows; parks goroutines on threads of their own; drops; then
-// tries the raw socket again from each parked thread and from new ones.
+// tries the raw socket again from each parked thread and from goroutines
+// started afterwards.
 // Capabilities belong to threads: a capset made on one thread only would
 // leave the parked threads holding CAP_NET_RAW. It prints one line per try.
 package main
@@ -66,7 +67,9 @@ func main() {
 		fmt.Printf("old thread %d: %s\n", i, r)
 	}
 
-	// Threads made after the drop inherit what their creator has.
+	// Goroutines started after the drop, each locking whatever thread it
+	// gets (an old one, or one the runtime makes now, which inherits what
+	// its creator has): none may open the socket either.
 	for i := range threads {
 		done.Add(1)
 		go func() {
