@@ -130,17 +130,7 @@ func TestEchoClients(t *testing.T) {
 // "what one read returned": a reply split across two sends is printed once,
 // whole; a reply without a newline is printed after the quiet period.
 func TestEchoClientReplyFraming(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr := serveOnce(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		r.ReadString('\n')
 		c.Write([]byte("You Se"))
@@ -149,8 +139,8 @@ func TestEchoClientReplyFraming(t *testing.T) {
 		r.ReadString('\n')
 		c.Write([]byte("no newline"))
 		r.ReadString('\n') // q
-	}()
-	out, errOut, code := runNetprog(t, "split\nbare\nq\n", "echo-client", "-addr", ln.Addr().String(),
+	})
+	out, errOut, code := runNetprog(t, "split\nbare\nq\n", "echo-client", "-addr", addr,
 		"-prompt", "> ", "-quiet", "3s")
 	want := "> split\nYou Send:split\n> bare\nno newline\n> q\n"
 	if code != 0 || out != want {

@@ -77,23 +77,13 @@ func TestHostileBytesEscapedInLogs(t *testing.T) {
 // reply, and what udp-server and chat-server print of a peer, is escaped.
 func TestHostileBytesEscapedOnScreen(t *testing.T) {
 	t.Run("echo-client", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
+		addr := serveOnce(t, func(c net.Conn) {
 			r := bufio.NewReader(c)
 			r.ReadString('\n')
 			io.WriteString(c, hostileLine)
 			io.Copy(io.Discard, r) // until the client's end of file
-		}()
-		out, _, code := runNetprog(t, "hello\nq\n", "echo-client", "-addr", ln.Addr().String())
+		})
+		out, _, code := runNetprog(t, "hello\nq\n", "echo-client", "-addr", addr)
 		if code != 0 || !strings.Contains(out, hostileShown) {
 			t.Fatalf("exit %d, output %q; want the reply shown as %q", code, out, hostileShown)
 		}

@@ -891,28 +891,18 @@ func TestInteropInputEndsWithoutQ(t *testing.T) {
 // close as the echo clients do: at most the quit wait (2 s) in all, then it
 // closes, exits 0 and says the server kept the connection open.
 func TestChatClientQuitWait(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	quit := make(chan string, 1)
 	release := make(chan struct{})
 	defer close(release)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr := serveOnce(t, func(c net.Conn) {
 		io.WriteString(c, "hi\n")
 		buf := make([]byte, 64)
 		n, _ := c.Read(buf)
 		quit <- string(buf[:n])
 		<-release // the connection stays open: no close after q
-	}()
+	})
 	start := time.Now()
-	out, errOut, code := runNetprog(t, "q\n", "chat-client", "-addr", ln.Addr().String())
+	out, errOut, code := runNetprog(t, "q\n", "chat-client", "-addr", addr)
 	took := time.Since(start)
 	if got := <-quit; got != "q" {
 		t.Errorf("the server read %q, want the quit alone: \"q\"", got)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,6 +168,27 @@ func (s *server) waitOutput(t *testing.T, want string) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// serveOnce is a stand-in server on 127.0.0.1: it accepts one connection
+// and hands it to handle, closing it when handle returns; the listener is
+// closed when the test ends. It returns the address to give a client.
+func serveOnce(t *testing.T, handle func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		handle(c)
+	}()
+	return ln.Addr().String()
 }
 
 // runNetprog runs `netprog args...` to completion with stdin, within 30s,
