@@ -58,9 +58,10 @@ import (
 var supportedFork = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" ||
 	runtime.GOARCH == "riscv64" || runtime.GOARCH == "loong64" || runtime.GOARCH == "ppc64le"
 
-// Fork creates a child process with clone(2) and flags SIGCHLD only (no
-// CLONE_VM, no CLONE_THREAD): a true fork, with its own copy of memory and
-// descriptors, that sends SIGCHLD to the parent when it ends. In the parent it
+// Fork creates a child process with clone3(2) (clone(2) where the kernel
+// has no clone3) and exit signal SIGCHLD (no CLONE_VM, no CLONE_THREAD): a
+// true fork, with its own copy of memory and descriptors, that sends
+// SIGCHLD to the parent when it ends. In the parent it
 // returns the child's pid; the child runs child and exits with exit_group(2)
 // and child's result as its status (0-255). It never returns in the child.
 //
@@ -80,12 +81,18 @@ var supportedFork = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" ||
 //     born with that mask, so no Go signal handler can run in it before it
 //     has removed them. Signals for the process meanwhile go to other
 //     threads; those for this thread wait.
-//  3. clone(SIGCHLD) with RawSyscall: no runtime bookkeeping around the call.
+//  3. clone3 with exit signal SIGCHLD and CLONE_CLEAR_SIGHAND, with
+//     RawSyscall: no runtime bookkeeping around the call. CLONE_CLEAR_SIGHAND
+//     (Linux 5.5) makes the kernel set every signal the parent caught back
+//     to SIG_DFL in the child, keeping those it ignored ignored (as
+//     execve(2) does), so SIGTERM ends the child and SIGPIPE would kill it,
+//     as in any Unix child. A kernel without clone3 (ENOSYS, before 5.3) or
+//     without the flag (EINVAL, 5.3 and 5.4) gets clone(SIGCHLD) instead,
+//     and the child resets the handlers itself: one rt_sigaction(2) per
+//     signal, 62 or more system calls that clone3 saves on every fork.
 //  4. Parent: restore the mask, unlock the thread, return the pid.
-//  5. Child: set every signal the parent caught back to SIG_DFL with
-//     rt_sigaction(2), keeping those it ignored ignored (as execve(2) does),
-//     so SIGTERM ends the child and SIGPIPE would kill it, as in any Unix
-//     child; then unblock every signal; run child; exit_group.
+//  5. Child: (after clone only: reset the handlers) unblock every signal;
+//     run child; exit_group.
 func Fork(child func() int) (int, error) {
 	if !supportedFork {
 		trace("clone", "child_stack=NULL, flags=SIGCHLD", -1, unix.ENOSYS)
@@ -98,12 +105,34 @@ func Fork(child func() int) (int, error) {
 	if errno != 0 {
 		err = errno
 	}
-	trace("clone", "child_stack=NULL, flags=SIGCHLD", int(pid), err)
+	name := "clone3"
+	if noClone3 {
+		name = "clone"
+		trace(name, "child_stack=NULL, flags=SIGCHLD", int(pid), err)
+	} else {
+		trace(name, "{flags=CLONE_CLEAR_SIGHAND, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, "+itoa(int(unsafe.Sizeof(cloneArgs{}))), int(pid), err)
+	}
 	if err != nil {
-		return -1, syscallErr("clone", err)
+		return -1, syscallErr(name, err)
 	}
 	return int(pid), nil
 }
+
+// cloneArgs is struct clone_args as clone3(2) takes it (the first
+// version's 64 bytes: flags, pidfd, child_tid, parent_tid, exit_signal,
+// stack, stack_size, tls).
+type cloneArgs struct {
+	flags, pidfd, childTID, parentTID, exitSignal, stack, stackSize, tls uint64
+}
+
+var (
+	// forkArgs is clone3's argument for Fork: a global, so no pointer to
+	// the forking frame reaches the kernel and the frame stays small.
+	forkArgs = cloneArgs{flags: unix.CLONE_CLEAR_SIGHAND, exitSignal: uint64(unix.SIGCHLD)}
+	// noClone3 is set by the parent, once, when the kernel refused clone3
+	// or CLONE_CLEAR_SIGHAND: from then on Fork uses clone.
+	noClone3 bool
+)
 
 // sigset_t as the kernel takes it (8 bytes: 64 signals), and struct
 // sigaction as rt_sigaction(2) takes it on the architectures in
@@ -133,7 +162,8 @@ var (
 	oldAction kernelSigaction // written by the kernel in the child's copy
 )
 
-// rawFork is steps 2, 3 and 5 of Fork. It is nosplit and norace because the
+// rawFork is steps 2, 3 and 5 of Fork (in the parent only, it may set
+// noClone3: the child writes no global but the kernel's oldAction). It is nosplit and norace because the
 // child returns from clone into this frame; noinline keeps its frame its own.
 //
 //go:noinline
@@ -144,7 +174,16 @@ func rawFork(child func() int) (pid uintptr, errno unix.Errno) {
 	var saved uint64
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
 		uintptr(unsafe.Pointer(&allSignals)), uintptr(unsafe.Pointer(&saved)), sigsetSz, 0, 0)
-	pid, _, errno = syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+	cleared := !noClone3
+	if cleared {
+		pid, _, errno = syscall.RawSyscall6(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&forkArgs)), unsafe.Sizeof(forkArgs), 0, 0, 0, 0)
+		if errno == unix.ENOSYS || errno == unix.EINVAL {
+			noClone3, cleared = true, false
+		}
+	}
+	if !cleared {
+		pid, _, errno = syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+	}
 	if errno != 0 || pid != 0 {
 		// The parent (or a failed clone): put the thread's mask back.
 		syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
@@ -154,7 +193,9 @@ func rawFork(child func() int) (pid uintptr, errno unix.Errno) {
 
 	// The child. Only this thread exists; nothing below may allocate,
 	// lock, grow the stack or store a pointer.
-	resetSignalsInChild()
+	if !cleared {
+		resetSignalsInChild()
+	}
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
 		uintptr(unsafe.Pointer(&noSignals)), 0, sigsetSz, 0, 0)
 	code := child()
