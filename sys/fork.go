@@ -77,9 +77,9 @@ var supportedFork = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" ||
 //
 //  1. Lock the goroutine to its OS thread, so the signal mask we set is the
 //     mask of the thread that forks.
-//  2. Block every signal on that thread with rt_sigprocmask(2): the child is
-//     born with that mask, so no Go signal handler can run in it before it
-//     has removed them. Signals for the process meanwhile go to other
+//  2. (clone only, see below) Block every signal on that thread with
+//     rt_sigprocmask(2): the child is born with that mask, so no Go signal
+//     handler can run in it before it has removed them. Signals for the process meanwhile go to other
 //     threads; those for this thread wait.
 //  3. clone3 with exit signal SIGCHLD and CLONE_CLEAR_SIGHAND, with
 //     RawSyscall: no runtime bookkeeping around the call. CLONE_CLEAR_SIGHAND
@@ -93,6 +93,11 @@ var supportedFork = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" ||
 //  4. Parent: restore the mask, unlock the thread, return the pid.
 //  5. Child: (after clone only: reset the handlers) unblock every signal;
 //     run child; exit_group.
+//
+// Step 2 and the mask's restoring in step 4 are for clone only: with
+// clone3 the kernel has reset the handlers before the child runs a single
+// instruction, so nothing needs blocking, and a fork costs the parent one
+// system call.
 func Fork(child func() int) (int, error) {
 	if !supportedFork {
 		trace("clone", "child_stack=NULL, flags=SIGCHLD", -1, unix.ENOSYS)
@@ -162,40 +167,53 @@ var (
 	oldAction kernelSigaction // written by the kernel in the child's copy
 )
 
-// rawFork is steps 2, 3 and 5 of Fork (in the parent only, it may set
-// noClone3: the child writes no global but the kernel's oldAction). It is nosplit and norace because the
-// child returns from clone into this frame; noinline keeps its frame its own.
+// rawFork is steps 2, 3 and 5 of Fork. It is nosplit and norace because
+// the child returns from clone into this frame; noinline keeps its frame
+// its own. In the parent only, it may set noClone3; the child writes no
+// global but the kernel's oldAction.
+//
+// With clone3 the parent's thread needs no blocked signals: the kernel
+// resets the child's handlers as it creates it, so no Go handler can run
+// in the child, and a signal that reaches it at once takes its default
+// action, as in any child. With clone the handlers are the parent's until
+// the child has reset them, so every signal is blocked from before the
+// clone until then.
 //
 //go:noinline
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func rawFork(child func() int) (pid uintptr, errno unix.Errno) {
-	var saved uint64
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-		uintptr(unsafe.Pointer(&allSignals)), uintptr(unsafe.Pointer(&saved)), sigsetSz, 0, 0)
-	cleared := !noClone3
-	if cleared {
+	cleared := false // the kernel has reset the child's handlers
+	if !noClone3 {
 		pid, _, errno = syscall.RawSyscall6(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&forkArgs)), unsafe.Sizeof(forkArgs), 0, 0, 0, 0)
-		if errno == unix.ENOSYS || errno == unix.EINVAL {
-			noClone3, cleared = true, false
+		switch {
+		case errno == unix.ENOSYS || errno == unix.EINVAL:
+			noClone3 = true // no clone3, or no CLONE_CLEAR_SIGHAND: clone below
+		case errno != 0 || pid != 0:
+			return pid, errno // the parent, or a failed clone3
+		default:
+			cleared = true
 		}
 	}
 	if !cleared {
-		pid, _, errno = syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
-	}
-	if errno != 0 || pid != 0 {
-		// The parent (or a failed clone): put the thread's mask back.
+		var saved uint64
 		syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-			uintptr(unsafe.Pointer(&saved)), 0, sigsetSz, 0, 0)
-		return pid, errno
+			uintptr(unsafe.Pointer(&allSignals)), uintptr(unsafe.Pointer(&saved)), sigsetSz, 0, 0)
+		pid, _, errno = syscall.RawSyscall6(unix.SYS_CLONE, uintptr(unix.SIGCHLD), 0, 0, 0, 0, 0)
+		if errno != 0 || pid != 0 {
+			// The parent (or a failed clone): put the thread's mask back.
+			syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
+				uintptr(unsafe.Pointer(&saved)), 0, sigsetSz, 0, 0)
+			return pid, errno
+		}
+		resetSignalsInChild()
 	}
 
 	// The child. Only this thread exists; nothing below may allocate,
-	// lock, grow the stack or store a pointer.
-	if !cleared {
-		resetSignalsInChild()
-	}
+	// lock, grow the stack or store a pointer. It starts with the mask of
+	// the thread that forked: unblock every signal, run child, exit with
+	// its result.
 	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
 		uintptr(unsafe.Pointer(&noSignals)), 0, sigsetSz, 0, 0)
 	code := child()

@@ -175,6 +175,16 @@ func rtSigaction(sig int, act *[4]uintptr) ([4]uintptr, error) {
 // is back to SIG_DFL, and a signal the parent ignores (here SIGHUP) stays
 // ignored, as across execve(2).
 func TestForkResetsSignals(t *testing.T) {
+	// clone3 with CLONE_CLEAR_SIGHAND (the kernel resets), then clone
+	// (the child resets), as on a kernel before 5.5.
+	t.Run("clone3", testForkResetsSignals)
+	t.Run("clone", func(t *testing.T) {
+		defer sys.ForceClone()()
+		testForkResetsSignals(t)
+	})
+}
+
+func testForkResetsSignals(t *testing.T) {
 	mem, err := sys.MapShared(65)
 	if err != nil {
 		t.Fatal(err)
