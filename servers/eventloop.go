@@ -293,7 +293,7 @@ func (l *eventLoop) handle(c *eventConn, r readiness, edge bool, now time.Time) 
 	}
 	if r.in {
 		for c.wantRead() {
-			n, err := sys.Read(c.fd, l.in)
+			n, err := sys.ReadNonblock(c.fd, l.in)
 			if err != nil {
 				if sys.IsTemporary(err) {
 					break
@@ -364,7 +364,7 @@ func (l *eventLoop) flush(c *eventConn, now time.Time) bool {
 	if c.pending() == 0 {
 		return true
 	}
-	n, err := sys.Send(c.fd, c.out[c.off:], 0)
+	n, err := sys.SendNonblock(c.fd, c.out[c.off:], 0)
 	l.st.Bytes.Add(int64(n))
 	c.off += n
 	if n > 0 {

@@ -1,6 +1,7 @@
 package sys
 
 import (
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -185,4 +186,84 @@ func sendto(fd int, p []byte, flags int) (int, error) {
 		return 0, e
 	}
 	return int(r), nil
+}
+
+// ReadNonblock is Read for a descriptor in nonblocking mode, as an event
+// loop reads: read(2) returns at once, with data, end of file or EAGAIN, so
+// it is made as a raw system call (syscall.RawSyscall), without telling the
+// Go scheduler that the thread is entering the kernel (entersyscall and
+// exitsyscall: bookkeeping for calls that may block, about a tenth of a
+// microsecond a call). On a blocking descriptor use Read: a raw call that
+// blocks keeps its processor from every other goroutine, the garbage
+// collector included.
+func ReadNonblock(fd int, p []byte) (int, error) {
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	var n int
+	var err error
+	for {
+		r, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(ptr), uintptr(len(p)))
+		if e == unix.EINTR {
+			continue
+		}
+		n = int(r)
+		if e != 0 {
+			n, err = 0, e
+		}
+		break
+	}
+	if Tracing() {
+		data := "\"\""
+		if err == nil {
+			data = fmtData(p[:n])
+		}
+		trace("read", itoa(fd)+", "+data+", "+itoa(len(p)), n, err)
+	}
+	switch {
+	case err == unix.EAGAIN:
+		return 0, errReadAgain
+	case err != nil:
+		return 0, syscallErr("read", err)
+	}
+	return n, nil
+}
+
+// The EAGAIN of ReadNonblock and SendNonblock, made once: an event loop
+// meets it on every edge-triggered read, and a new error each time would
+// be garbage each time.
+var (
+	errReadAgain = syscallErr("read", unix.EAGAIN)
+	errSendAgain = syscallErr("sendto", unix.EAGAIN)
+)
+
+// SendNonblock is Send for a socket in nonblocking mode (see ReadNonblock):
+// sendto(2) with MSG_NOSIGNAL as raw system calls, until all of p is sent
+// or an error (EAGAIN: the socket's buffer is full) stops it.
+func SendNonblock(fd int, p []byte, flags int) (int, error) {
+	flags |= unix.MSG_NOSIGNAL
+	n := 0
+	for n < len(p) {
+		r, _, e := syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n), uintptr(flags), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		m := int(r)
+		var err error
+		if e != 0 {
+			m, err = 0, e
+		}
+		if Tracing() {
+			trace("sendto", itoa(fd)+", "+fmtData(p[n:])+", "+itoa(len(p)-n)+", "+flagNames(flags, msgFlags)+", NULL, 0", m, err)
+		}
+		n += m
+		switch {
+		case err == unix.EAGAIN:
+			return n, errSendAgain
+		case err != nil:
+			return n, syscallErr("sendto", err)
+		}
+	}
+	return n, nil
 }

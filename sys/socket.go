@@ -24,7 +24,9 @@ func SocketFor(a Addr, typ int) (int, error) {
 // "bind 127.0.0.1:5090: address already in use".
 func Bind(fd int, a Addr) error {
 	err := unix.Bind(fd, a.Sockaddr())
-	trace("bind", itoa(fd)+", "+fmtSockaddr(a), 0, err)
+	if Tracing() {
+		trace("bind", itoa(fd)+", "+fmtSockaddr(a), 0, err)
+	}
 	if err == nil && a.Family == unix.AF_UNIX && a.Path != "" {
 		rememberBound(a.Path) // so that UnlinkBound knows the file is ours
 	}
@@ -136,7 +138,9 @@ func Shutdown(fd, how int) error {
 // descriptor another thread has just been given.
 func Close(fd int) error {
 	err := unix.Close(fd)
-	trace("close", itoa(fd), 0, err)
+	if Tracing() {
+		trace("close", itoa(fd), 0, err)
+	}
 	return syscallErr("close", err)
 }
 
