@@ -1,13 +1,18 @@
 #!/bin/sh
-# Flood ping on loopback, netprog beside iputils: packets per second and
-# average round trip, the median of interleaved runs (iputils itself shows
-# outliers here, so one run proves nothing).
+# Flood ping on loopback, netprog beside iputils, measured two ways, in
+# interleaved runs (iputils itself shows outliers here, so one run proves
+# nothing):
 #
 #   bench/ping.sh [NETPROG] [RUNS] [COUNT]     (as root: flood needs it)
 #
-# Rate is COUNT / the "time" of ping's statistics (first to last request,
-# the same measure for both); avg is the avg of its rtt line. Output is
-# redirected to a file, so the dots cost a write each as on a terminal.
+# 1. As a user times it: the whole process, start-up included, of
+#    `ping -q -f -c COUNT 127.0.0.1` and of the same with its dots (-f
+#    without -q, written to a file, so each costs a write as on a
+#    terminal). Ratio: iputils' time / netprog's (above 1: netprog is
+#    faster). Median and best of RUNS.
+# 2. As ping reports itself: COUNT / the "time" of its statistics (first to
+#    last request, the same measure for both), from the runs with dots; and
+#    the avg of its rtt line.
 set -eu
 NETPROG=${1:-./netprog}
 RUNS=${2:-5}
@@ -24,37 +29,60 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# one NAME CMD...: run a flood ping, append "pps avg_us" to $tmp/NAME.
+# one NAME MODE CMD...: run a flood ping (MODE q: with -q; dots: without),
+# append "wall_ms pps avg_us" to $tmp/NAME.MODE.
 one() {
-	name=$1
-	shift
-	"$@" -f -c "$COUNT" 127.0.0.1 >"$tmp/out" 2>&1 || { echo "$name failed:" >&2; cat "$tmp/out" >&2; exit 1; }
-	awk -v n="$COUNT" '
+	name=$1 mode=$2
+	shift 2
+	q=
+	[ "$mode" = q ] && q=-q
+	t0=$(date +%s%N)
+	"$@" $q -f -c "$COUNT" 127.0.0.1 >"$tmp/out" 2>&1 || { echo "$name failed:" >&2; cat "$tmp/out" >&2; exit 1; }
+	t1=$(date +%s%N)
+	awk -v n="$COUNT" -v wall=$(((t1 - t0) / 1000)) '
 		/packets transmitted/ { for (i = 1; i <= NF; i++) if ($i == "time") { t = $(i+1); sub("ms,?", "", t) } }
 		/^rtt / { split($4, a, "/"); avg = a[2] }
-		END { if (t == 0) t = 1; printf "%d %.1f\n", n / (t / 1000), avg * 1000 }
-	' "$tmp/out" >>"$tmp/$name"
+		END { if (t == 0) t = 1; printf "%.1f %d %.1f\n", wall / 1000, n / (t / 1000), avg * 1000 }
+	' "$tmp/out" >>"$tmp/$name.$mode"
 }
 
 i=0
 while [ "$i" -lt "$RUNS" ]; do
-	one netprog "$NETPROG" ping
-	one iputils "$PING"
+	one netprog q "$NETPROG" ping
+	one iputils q "$PING"
+	one netprog dots "$NETPROG" ping
+	one iputils dots "$PING"
 	i=$((i + 1))
 done
 
-# median FILE COLUMN
+# median FILE COLUMN; best FILE COLUMN (the smallest)
 median() {
 	sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'
 }
+best() {
+	sort -n -k"$2" "$1" | awk -v c="$2" 'NR == 1 { print $c }'
+}
 
-np_pps=$(median "$tmp/netprog" 1)
-ip_pps=$(median "$tmp/iputils" 1)
-np_avg=$(median "$tmp/netprog" 2)
-ip_avg=$(median "$tmp/iputils" 2)
-echo "flood ping 127.0.0.1, $COUNT packets, median of $RUNS interleaved runs"
-printf "  %-8s %10s pps   avg rtt %6s us\n" netprog "$np_pps" "$np_avg" iputils "$ip_pps" "$ip_avg"
+echo "flood ping 127.0.0.1, $COUNT packets, $RUNS interleaved runs of each, load average $(cut -d' ' -f1 /proc/loadavg)"
+echo "  whole process (wall time, start-up included; median and best):"
+for mode in q dots; do
+	label="ping -q -f"
+	[ "$mode" = dots ] && label="ping -f (dots)"
+	np=$(median "$tmp/netprog.$mode" 1) ip=$(median "$tmp/iputils.$mode" 1)
+	npb=$(best "$tmp/netprog.$mode" 1) ipb=$(best "$tmp/iputils.$mode" 1)
+	awk -v l="$label" -v a="$np" -v b="$ip" -v c="$npb" -v d="$ipb" 'BEGIN {
+		printf "    %-15s netprog %7.1f ms (best %7.1f)  iputils %7.1f ms (best %7.1f)  %.2fx iputils (best %.2fx; aim: >= 1)\n", l, a, c, b, d, b / a, d / c
+	}'
+done
+np_pps=$(median "$tmp/netprog.dots" 2)
+ip_pps=$(median "$tmp/iputils.dots" 2)
+np_avg=$(median "$tmp/netprog.dots" 3)
+ip_avg=$(median "$tmp/iputils.dots" 3)
+echo "  as ping reports it (COUNT / its \"time\", runs with dots; median):"
+printf "    %-8s %10s pps   avg rtt %6s us\n" netprog "$np_pps" "$np_avg" iputils "$ip_pps" "$ip_avg"
 awk -v a="$np_pps" -v b="$ip_pps" -v x="$np_avg" -v y="$ip_avg" 'BEGIN {
-	printf "  rate %.2fx iputils (aim: >= 1); avg rtt %+.1f us (aim: within 5)\n", a / b, x - y
+	printf "    rate %.2fx iputils (aim: >= 1); avg rtt %+.1f us (aim: within 5)\n", a / b, x - y
 }'
-echo "  runs (pps avg_us): netprog: $(tr '\n' ';' <"$tmp/netprog") iputils: $(tr '\n' ';' <"$tmp/iputils")"
+for f in netprog.q iputils.q netprog.dots iputils.dots; do
+	echo "  runs $f (wall_ms pps avg_us): $(tr '\n' ';' <"$tmp/$f")"
+done

@@ -458,7 +458,8 @@ func (p *Pinger) exitWait(linger time.Duration) time.Duration {
 	return w
 }
 
-// send transmits the next request.
+// send transmits the next request, stamped with now (the time of the loop's
+// turn that sends it).
 func (p *Pinger) send(now time.Time) {
 	st := &p.st
 	if p.cfg.OnMissing != nil && st.Transmitted > 0 && !p.seqs.test(uint16(st.Transmitted)) {
@@ -468,15 +469,18 @@ func (p *Pinger) send(now time.Time) {
 	p.seqs.clear(seq)
 	binary.BigEndian.PutUint16(p.out[6:], seq)
 	if st.Timing {
-		t := time.Now()
-		binary.NativeEndian.PutUint64(p.out[8:], uint64(t.Unix()))
-		binary.NativeEndian.PutUint64(p.out[16:], uint64(t.Nanosecond()))
+		// The loop's clock reading, taken just before: a flood sends
+		// as often as the kernel answers, and a second reading per
+		// packet would cost more than the few hundred nanoseconds it
+		// would move the stamp.
+		binary.NativeEndian.PutUint64(p.out[8:], uint64(now.Unix()))
+		binary.NativeEndian.PutUint64(p.out[16:], uint64(now.Nanosecond()))
 	}
 	p.out[2], p.out[3] = 0, 0
 	if !p.v6 {
 		binary.BigEndian.PutUint16(p.out[2:], Checksum(p.out))
 	}
-	_, err := sys.SendtoBuf(p.fd, p.out, 0, p.dst)
+	_, err := sys.SendtoBufNonblock(p.fd, p.out, 0, p.dst)
 	p.mu.Lock()
 	st.Transmitted++
 	p.seqs.sent(st.Transmitted)
@@ -501,7 +505,7 @@ func (p *Pinger) send(now time.Time) {
 // request goes out at once. It returns how many packets it read.
 func (p *Pinger) drain() (n int, empty bool, err error) {
 	for {
-		err := sys.RecvmsgBuf(p.fd, &p.msg, unix.MSG_DONTWAIT)
+		err := sys.RecvmsgBufNonblock(p.fd, &p.msg, 0)
 		if err != nil {
 			if sys.IsTemporary(err) {
 				return n, true, nil
@@ -672,7 +676,7 @@ func (p *Pinger) errTime() time.Time {
 // who said so.
 func (p *Pinger) drainErrors() error {
 	for {
-		err := sys.RecvmsgBuf(p.fd, &p.errq, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+		err := sys.RecvmsgBufNonblock(p.fd, &p.errq, unix.MSG_ERRQUEUE)
 		if err != nil {
 			if sys.IsTemporary(err) {
 				return nil

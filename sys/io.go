@@ -267,3 +267,100 @@ func SendNonblock(fd int, p []byte, flags int) (int, error) {
 	}
 	return n, nil
 }
+
+// SendtoBufNonblock is SendtoBuf made as a raw system call, for a loop that
+// sends as fast as replies come (ping -f): with MSG_DONTWAIT sendto(2)
+// cannot block, so it need not tell the Go scheduler (see ReadNonblock).
+// A full socket buffer (EAGAIN) falls back to SendtoBuf, which waits for
+// room as the caller asked. It allocates nothing unless tracing is on or
+// the call fails.
+func SendtoBufNonblock(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
+	if flags&unix.MSG_DONTWAIT != 0 {
+		return sendtoBufRaw(fd, p, flags, to)
+	}
+	n, err := sendtoBufRaw(fd, p, flags|unix.MSG_DONTWAIT, to)
+	if err == errSendtoAgain {
+		return SendtoBuf(fd, p, flags, to)
+	}
+	return n, err
+}
+
+var errSendtoAgain = syscallErr("sendto", unix.EAGAIN)
+
+func sendtoBufRaw(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
+	flags |= unix.MSG_NOSIGNAL
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	var n int
+	var e syscall.Errno
+	for {
+		var r uintptr
+		r, _, e = syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(ptr), uintptr(len(p)),
+			uintptr(flags), uintptr(unsafe.Pointer(&to.raw)), uintptr(to.len))
+		if e != unix.EINTR {
+			n = int(r)
+			break
+		}
+	}
+	if e == unix.EAGAIN && flags&unix.MSG_DONTWAIT != 0 {
+		return 0, errSendtoAgain // SendtoBufNonblock tries again, traced there
+	}
+	var err error
+	if e != 0 {
+		n, err = 0, e
+	}
+	if Tracing() {
+		trace("sendto", itoa(fd)+", "+fmtData(p)+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", "+fmtSockaddr(to.Addr), n, err)
+	}
+	return n, syscallErr("sendto", err)
+}
+
+// RecvmsgBufNonblock is RecvmsgBuf with MSG_DONTWAIT, made as a raw system
+// call (see ReadNonblock): nothing queued is EAGAIN at once.
+func RecvmsgBufNonblock(fd int, m *Msg, flags int) error {
+	flags |= unix.MSG_DONTWAIT
+	m.iov.Base = nil
+	if len(m.Data) > 0 {
+		m.iov.Base = &m.Data[0]
+	}
+	m.iov.SetLen(len(m.Data))
+	m.hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&m.name)), Namelen: unix.SizeofSockaddrAny, Iov: &m.iov, Iovlen: 1}
+	if len(m.Control) > 0 {
+		m.hdr.Control = &m.Control[0]
+		m.hdr.SetControllen(len(m.Control))
+	}
+	var e syscall.Errno
+	for {
+		var r uintptr
+		r, _, e = syscall.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&m.hdr)), uintptr(flags))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			m.N, m.ControlN, m.Flags = 0, 0, 0
+		} else {
+			m.N, m.ControlN, m.Flags = int(r), int(m.hdr.Controllen), int(m.hdr.Flags)
+		}
+		break
+	}
+	var err error
+	if e != 0 {
+		err = e
+	}
+	if Tracing() {
+		data, name := "\"\"", "NULL"
+		if err == nil {
+			data, name = fmtData(m.Data[:min(m.N, len(m.Data))]), fmtSockaddr(m.From())
+		}
+		trace("recvmsg", itoa(fd)+", {msg_name="+name+", msg_iov=[{"+data+", "+itoa(len(m.Data))+
+			"}], msg_controllen="+itoa(m.ControlN)+", msg_flags="+flagNames(m.Flags, msgFlags)+"}, "+flagNames(flags, msgFlags), m.N, err)
+	}
+	if e == unix.EAGAIN {
+		return errRecvmsgAgain
+	}
+	return syscallErr("recvmsg", err)
+}
+
+var errRecvmsgAgain = syscallErr("recvmsg", unix.EAGAIN)
