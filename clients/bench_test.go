@@ -84,26 +84,39 @@ func TestBenchWorkloads(t *testing.T) {
 		conns    int
 		size     int
 		requests int64
+		threads  int
 	}{
-		{"echo one byte", tcp, WorkloadEcho, 1, 1, 500},
-		{"echo 64 B, 10 conns", tcp, WorkloadEcho, 10, 64, 2000},
-		{"echo 4 KiB, 50 conns", tcp, WorkloadEcho, 50, 4096, 2000},
+		{"echo one byte", tcp, WorkloadEcho, 1, 1, 500, 0},
+		{"echo 64 B, 10 conns", tcp, WorkloadEcho, 10, 64, 2000, 0},
+		{"echo 4 KiB, 50 conns", tcp, WorkloadEcho, 50, 4096, 2000, 0},
 		// Larger than the socket buffers: the generator must read the
 		// echo while it is still writing, or both ends block.
-		{"echo 3 MiB, 2 conns", tcp, WorkloadEcho, 2, 3 << 20, 6},
-		{"echo over unix socket", unixAddr, WorkloadEcho, 5, 100, 1000},
-		{"connect 64 B, 5 workers", tcp, WorkloadConnect, 5, 64, 300},
-		{"connect 100 KiB, 2 workers", tcp, WorkloadConnect, 2, 100 << 10, 20},
-		{"connect over unix socket", unixAddr, WorkloadConnect, 3, 64, 200},
+		{"echo 3 MiB, 2 conns", tcp, WorkloadEcho, 2, 3 << 20, 6, 0},
+		{"echo over unix socket", unixAddr, WorkloadEcho, 5, 100, 1000, 0},
+		{"connect 64 B, 5 workers", tcp, WorkloadConnect, 5, 64, 300, 0},
+		{"connect 100 KiB, 2 workers", tcp, WorkloadConnect, 2, 100 << 10, 20, 0},
+		{"connect over unix socket", unixAddr, WorkloadConnect, 3, 64, 200, 0},
+		// Two generator threads sharing the connections and the count.
+		{"echo 64 B, 7 conns, 2 threads", tcp, WorkloadEcho, 7, 64, 1001, 2},
+		{"connect 64 B, 5 workers, 2 threads", tcp, WorkloadConnect, 5, 64, 301, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			var hooks []string
 			r, err := Bench(context.Background(), BenchConfig{
-				Addr: tt.addr, Workload: tt.workload, Conns: tt.conns, Size: tt.size,
+				Addr: tt.addr, Workload: tt.workload, Conns: tt.conns, Size: tt.size, Threads: tt.threads,
 				Requests: tt.requests, Warmup: 2 * time.Second, Stall: 10 * time.Second,
+				Started: func() { hooks = append(hooks, "started") },
+				Stopped: func() { hooks = append(hooks, "stopped") },
 			})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if strings.Join(hooks, ",") != "started,stopped" {
+				t.Errorf("hooks called %v, want each once", hooks)
+			}
+			if tt.threads > 1 && r.Threads != tt.threads {
+				t.Errorf("report says %d threads, want %d", r.Threads, tt.threads)
 			}
 			if r.Requests != tt.requests || r.BytesVerified != tt.requests*int64(tt.size) {
 				t.Errorf("requests %d, bytes verified %d; want %d and %d", r.Requests, r.BytesVerified, tt.requests, tt.requests*int64(tt.size))
@@ -436,4 +449,35 @@ func tail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// TestBenchConnectSpreadsSources: under connect to IPv4 loopback, the
+// connections come from several loopback addresses in turn, so that the
+// port space of one source address toward one server (TIME_WAIT) does not
+// cap the rate.
+func TestBenchConnectSpreadsSources(t *testing.T) {
+	var mu sync.Mutex
+	peers := map[string]int{}
+	addr := testServer(t, "tcp", "127.0.0.1:0", func(c net.Conn) {
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		mu.Lock()
+		peers[host]++
+		mu.Unlock()
+		io.Copy(c, c)
+	})
+	r, err := Bench(context.Background(), BenchConfig{
+		Addr: addr, Workload: WorkloadConnect, Conns: 2, Size: 16, Requests: 4 * connectSources,
+		Warmup: time.Second, Stall: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Errors) != 0 {
+		t.Fatalf("errors %v", r.Errors)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(peers) != connectSources {
+		t.Errorf("connections came from %d addresses (%v), want %d", len(peers), peers, connectSources)
+	}
 }

@@ -3,6 +3,7 @@ package clients
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 
 	"golang.org/x/sys/unix"
 
@@ -33,6 +34,12 @@ func (g *generator) open(c *benchConn) {
 	}
 	c.fd, c.interest, c.connected = fd, 0, false
 	g.setFd(fd, c.id)
+	if len(g.sources) > 0 {
+		g.bindSource(c)
+		if c.fd < 0 {
+			return
+		}
+	}
 	if g.echo && g.cfg.Addr.Family != unix.AF_UNIX {
 		// Small requests never wait for Nagle here (each waits for its
 		// echo, which acknowledges it), but a payload of several segments
@@ -57,6 +64,52 @@ func (g *generator) open(c *benchConn) {
 		}
 	default:
 		g.want(c, unix.EPOLLIN|unix.EPOLLOUT)
+	}
+}
+
+// connectSources is how many loopback addresses the connect workload
+// spreads its connections over, when the server is on IPv4 loopback.
+//
+// Each connection's client end, which closes first, waits in TIME_WAIT
+// for 60 s, holding its port toward the server's address and port. Linux
+// lets connect(2) reuse such a port only once its last timestamp is a
+// second old (net.ipv4.tcp_tw_reuse), and searches even ports first: from
+// one source address, at most about 14 000 connections a second reach one
+// server (half of net.ipv4.ip_local_port_range's 28 232 ports), and as
+// the even ports run out every connect scans thousands of busy ones,
+// costing the generator's CPU. Every address of 127.0.0.0/8 is this host,
+// so binding each socket to the next of 127.0.0.1 to 127.0.0.8 (with
+// IP_BIND_ADDRESS_NO_PORT, so that connect still picks the port, per
+// source address) takes that ceiling out of the measurement: two calls
+// more per connection.
+const connectSources = 8
+
+// loopbackSources lists the source addresses for a connect workload to
+// addr: 127.0.0.1 to 127.0.0.connectSources when addr is on IPv4
+// loopback, none otherwise.
+func loopbackSources(addr sys.Addr) []sys.Addr {
+	if addr.Family != unix.AF_INET || !addr.IP.Is4() || !addr.IP.IsLoopback() {
+		return nil
+	}
+	srcs := make([]sys.Addr, connectSources)
+	for i := range srcs {
+		srcs[i] = sys.Addr{Family: unix.AF_INET, IP: netip.AddrFrom4([4]byte{127, 0, 0, byte(1 + i)})}
+	}
+	return srcs
+}
+
+// bindSource binds c's new socket to the next source address, leaving the
+// port to connect.
+func (g *generator) bindSource(c *benchConn) {
+	err := sys.SetsockoptInt(c.fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+	g.syscalls++
+	if err == nil {
+		err = sys.Bind(c.fd, g.sources[g.nextSource])
+		g.syscalls++
+	}
+	g.nextSource = (g.nextSource + 1) % len(g.sources)
+	if err != nil {
+		g.fail(c, err)
 	}
 }
 

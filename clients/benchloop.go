@@ -37,6 +37,9 @@ type generator struct {
 	conns  []benchConn
 	byFd   []int32 // descriptor -> index in conns, -1 for none
 
+	sources    []sys.Addr // connect: source addresses to bind, in turn (loopbackSources)
+	nextSource int
+
 	pattern []byte // patternPeriod+Size bytes; a payload is a Size-long slice of it
 	rbuf    []byte // where every read lands (one thread, one buffer)
 
@@ -93,6 +96,9 @@ func newGenerator(cfg BenchConfig) (*generator, error) {
 		events: make([]unix.EpollEvent, min(cfg.Conns, 256)),
 		conns:  make([]benchConn, cfg.Conns),
 		rbuf:   make([]byte, min(cfg.Size, 256<<10)),
+	}
+	if !g.echo {
+		g.sources = loopbackSources(cfg.Addr)
 	}
 	g.pattern = make([]byte, patternPeriod+cfg.Size)
 	for i := range g.pattern {

@@ -31,6 +31,8 @@ func setupBench(fs *flag.FlagSet) func([]string) error {
 	workload := fs.String("workload", clients.WorkloadEcho, "echo: persistent connections, send -size bytes, wait for all of them back, repeat;\n"+
 		"connect: connect, send, read the echo, close, again (what a forking server pays for)")
 	conns := fs.Int("conns", 10, "connections (echo) or concurrent workers (connect)")
+	threads := fs.Int("threads", 1, "generator threads, each with its own epoll and a share of -conns\n"+
+		"(connect: one thread's socket, connect and close can be the limit)")
 	size := fs.Int("size", 64, "bytes per request")
 	duration := secondsVar(fs, "duration", 5*time.Second, "how long to measure")
 	requests := fs.Int64("requests", 0, "measure this many requests instead of -duration")
@@ -67,7 +69,7 @@ func setupBench(fs *flag.FlagSet) func([]string) error {
 			dur = 0
 		}
 		cfg := clients.BenchConfig{
-			Addr: addr, Workload: *workload, Conns: *conns, Size: *size,
+			Addr: addr, Workload: *workload, Conns: *conns, Size: *size, Threads: *threads,
 			Duration: dur, Requests: *requests, Warmup: *warmup, Stall: *stall,
 		}
 		if sys.IsTerminal(2) {
