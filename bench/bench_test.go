@@ -444,7 +444,7 @@ func TestPartialAndQuickNames(t *testing.T) {
 	cfg := defaultConfig()
 	conns, sizes := "1,10,100,1000", "64,4096"
 	applyQuick(&cfg, map[string]bool{"repeats": true}, &conns, &sizes)
-	if cfg.Repeats != defaultConfig().Repeats || cfg.Window >= defaultConfig().Window || conns != "1,10,100" || sizes != "64" {
+	if cfg.Repeats != defaultConfig().Repeats || cfg.Window >= defaultConfig().Window || conns != "1,10,50,100" || sizes != "64" {
 		t.Errorf("-quick -repeats 3: repeats %d, window %v, conns %s, sizes %s", cfg.Repeats, cfg.Window, conns, sizes)
 	}
 
@@ -465,5 +465,80 @@ func TestPartialAndQuickNames(t *testing.T) {
 	}
 	if want := "# PARTIAL: interrupted by SIGINT after 1 of 4 runs (1 of 2 cells measured, 0 with every repeat)\n"; !strings.HasPrefix(md, want) {
 		t.Errorf("partial markdown begins %.120q, want %q", md, want)
+	}
+}
+
+// TestCRefRows runs the C references beside the models they measure and
+// checks that the table gains their rows, the ratios against C and the
+// footprint of the fork servers. It asserts nothing about speed. Without a
+// C compiler the rows must say so instead.
+func TestCRefRows(t *testing.T) {
+	if _, err := exec.LookPath("cc"); err != nil {
+		t.Skip("no C compiler (cc): TestCRefWithoutCompiler covers the rows' reason")
+	}
+	out := t.TempDir()
+	cfg := defaultConfig()
+	cfg.Bin, cfg.Out = netprogBin, out
+	cfg.Models = []string{"epoll", "fork", crefEpoll, crefFork, crefForkBig}
+	cfg.EchoConns, cfg.EchoSizes = []int{10}, []int{64}
+	cfg.ConnectWorkers = 2
+	cfg.Window, cfg.Repeats, cfg.Warmup = time.Second, 1, time.Second
+	cfg.SyscallMethod = "off"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := runHarness(ctx, cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cells {
+		bigEcho := c.Model == crefForkBig && c.Load.Workload == clients.WorkloadEcho
+		switch {
+		case bigEcho && c.Skipped == "":
+			t.Errorf("%s ran %v: the footprint experiment is connect only", c.Model, c.Load)
+		case bigEcho:
+		case c.Skipped != "" || c.Failed != "":
+			t.Errorf("%s %v: skipped %q, failed %q", c.Model, c.Load, c.Skipped, c.Failed)
+		case c.Median == nil || c.Median.Requests == 0 || c.Median.Errors > 0:
+			t.Errorf("%s %v: no clean measurement: %+v", c.Model, c.Load, c.Median)
+		}
+	}
+	f, ok := res.Footprints["fork"]
+	if big := res.Footprints[crefForkBig]; !ok || big.Mappings < f.Mappings-3 || big.AnonKB < f.AnonKB*9/10 {
+		t.Errorf("the grown C server does not match the Go fork server: %v against %v", big, f)
+	}
+	md := markdown(res)
+	for _, want := range []string{"## Against C", "| epoll ÷ c-epoll |", "| fork ÷ c-fork |", "| c-fork-big ÷ c-fork |",
+		"| " + crefEpoll + " |", "fork requests/s vs C fork", "- c-fork-big: "} {
+		if !strings.Contains(md, want) {
+			t.Errorf("results.md lacks %q", want)
+		}
+	}
+}
+
+// TestCRefWithoutCompiler: with no C compiler the C rows are skipped, with
+// the reason, and the rest of the run goes on.
+func TestCRefWithoutCompiler(t *testing.T) {
+	t.Setenv("CC", filepath.Join(t.TempDir(), "no-such-cc"))
+	bins, why := buildCRefs([]string{"epoll", crefEpoll}, t.TempDir(), io.Discard)
+	if bins != nil || !strings.Contains(why, "no C compiler") {
+		t.Fatalf("buildCRefs without a compiler: %v, %q", bins, why)
+	}
+	cfg := defaultConfig()
+	cfg.Bin, cfg.Out = netprogBin, t.TempDir()
+	cfg.Models = []string{"epoll", crefEpoll}
+	cfg.EchoConns, cfg.EchoSizes, cfg.ConnectWorkers = []int{1}, []int{64}, 0
+	cfg.Window, cfg.Repeats, cfg.Warmup, cfg.SyscallMethod = 300*time.Millisecond, 1, time.Second, "off"
+	res, err := runHarness(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.cell("epoll", load{clients.WorkloadEcho, 1, 64}); c == nil || c.Median == nil {
+		t.Errorf("epoll was not measured without a compiler: %+v", c)
+	}
+	if c := res.cell(crefEpoll, load{clients.WorkloadEcho, 1, 64}); c == nil || !strings.Contains(c.Skipped, "no C compiler") {
+		t.Errorf("the C row does not say why it is missing: %+v", c)
+	}
+	if md := markdown(res); !strings.Contains(md, "**No C reference rows:**") || !strings.Contains(md, "| c-epoll | — |") {
+		t.Errorf("results.md does not say the C rows are missing:\n%s", md)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,9 @@ func (c *config) loads() []load {
 
 // skipReason says why a model does not run a load, or "" if it does.
 func skipReason(model string, l load) string {
+	if model == crefForkBig && l.Workload != clients.WorkloadConnect {
+		return "the footprint experiment: measured under connect only"
+	}
 	limit := concurrency(model)
 	if l.Workload != clients.WorkloadEcho || limit == 0 || l.Conns <= limit {
 		return ""
@@ -136,6 +140,16 @@ type results struct {
 	ElapsedSeconds float64  `json:"elapsed_seconds"`
 	// Quick is set by -quick: fewer loads, one short repeat.
 	Quick bool `json:"quick,omitempty"`
+	// ConnectThreads is how many generator threads drove the connect
+	// workload.
+	ConnectThreads int `json:"connect_threads,omitempty"`
+	// CRefMissing says why the C references were not measured (no C
+	// compiler); "" when they were, or were not asked for.
+	CRefMissing string `json:"cref_missing,omitempty"`
+	// Footprints are the fork servers' address spaces at rest, as the
+	// run started: the Go fork model's, the C one's, and the C one
+	// grown to the Go one's size.
+	Footprints map[string]footprint `json:"footprints,omitempty"`
 	// Partial is set when the run was interrupted: only some runs were
 	// measured, and each cell's figures are the median of the repeats it
 	// got.
@@ -168,6 +182,7 @@ func (r *results) cell(model string, l load) *cell {
 // harness runs the servers and the cells.
 type harness struct {
 	cfg     config
+	crefs   map[string]string // the C references' binaries, by model
 	log     io.Writer
 	dir     string
 	servers map[string]*server
@@ -204,6 +219,11 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 		Machine: describeMachine(), Repeats: cfg.Repeats, Quick: cfg.Quick,
 		SyscallMethod: "none (neither perf nor strace works here)", Models: cfg.Models, Loads: cfg.loads(),
 	}
+	h.res.ConnectThreads = max(cfg.ConnectThreads, 1)
+	h.crefs, h.res.CRefMissing = buildCRefs(cfg.Models, dir, log)
+	if h.res.CRefMissing != "" {
+		fmt.Fprintf(log, "%s\n", h.res.CRefMissing)
+	}
 	if h.counter != nil {
 		h.res.SyscallMethod = h.counter.method()
 		h.res.SyscallSeconds = cfg.SyscallWindow.Seconds()
@@ -211,6 +231,13 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 	for _, l := range h.res.Loads {
 		for _, m := range cfg.Models {
 			c := &cell{Model: m, Load: l, Skipped: skipReason(m, l)}
+			switch {
+			case c.Skipped != "":
+			case isCRef(m) && h.res.CRefMissing != "":
+				c.Skipped = h.res.CRefMissing
+			case m == crefForkBig && !slices.Contains(cfg.Models, "fork"):
+				c.Skipped = "the footprint experiment needs the fork model in the run: it copies its size"
+			}
 			h.res.Cells = append(h.res.Cells, c)
 			if c.Skipped == "" {
 				h.timedTotal += cfg.Repeats
@@ -225,16 +252,34 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 	h.res.WindowSeconds = h.cfg.Window.Seconds()
 	// Stopped however this returns: done, failed or interrupted.
 	defer h.stopAll()
-	for _, m := range cfg.Models {
+	// The C fork server grown to the Go fork server's size starts last,
+	// once the Go server's size can be read.
+	order := slices.Clone(cfg.Models)
+	if i := slices.Index(order, crefForkBig); i >= 0 {
+		order = append(slices.Delete(order, i, i+1), crefForkBig)
+	}
+	for _, m := range order {
 		if ctx.Err() != nil {
 			return h.finish(start, ctx)
 		}
-		s, err := startServer(cfg.Bin, m, dir)
+		if h.runsNothing(m) {
+			continue // a C reference without a compiler, or skipped everywhere
+		}
+		s, err := startServer(cfg.Bin, m, dir, h.crefCommand(m))
 		if err != nil {
 			return nil, err
 		}
 		h.servers[m] = s
 		fmt.Fprintf(log, "started %-10s pid %d on %s\n", m, s.pid(), s.addr)
+		if m == "fork" || m == crefFork || m == crefForkBig {
+			if f, err := readFootprint(s.pid()); err == nil {
+				if h.res.Footprints == nil {
+					h.res.Footprints = map[string]footprint{}
+				}
+				h.res.Footprints[m] = f
+				fmt.Fprintf(log, "%-10s at rest: %v\n", m, f)
+			}
+		}
 	}
 	fmt.Fprintf(log, "%d runs, about %v\n", h.total, h.eta().Round(time.Second))
 	// Interleaved repeats: every model takes its turn at a load before
@@ -263,6 +308,42 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 		}
 	}
 	return h.finish(start, ctx)
+}
+
+// threads is how many generator threads drive a load: ConnectThreads under
+// connect, one for echo (where one thread keeps up: 2 calls a request, as
+// the servers).
+func (h *harness) threads(l load) int {
+	if l.Workload == clients.WorkloadConnect {
+		return max(h.cfg.ConnectThreads, 1)
+	}
+	return 1
+}
+
+// runsNothing reports whether every cell of model is skipped.
+func (h *harness) runsNothing(model string) bool {
+	for _, c := range h.res.Cells {
+		if c.Model == model && c.Skipped == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// crefCommand is a C reference's command line (nil for the other models):
+// the port (0: any), the backlog the models get, and for the grown fork
+// server the Go fork server's mappings, resident anonymous kilobytes and
+// kilobytes of page tables.
+func (h *harness) crefCommand(model string) []string {
+	if !isCRef(model) {
+		return nil
+	}
+	args := []string{h.crefs[model], "0", "4096"}
+	if model == crefForkBig {
+		f := h.res.Footprints["fork"]
+		args = append(args, strconv.Itoa(f.Mappings), strconv.Itoa(f.AnonKB), strconv.Itoa(f.PageTablesKB))
+	}
+	return args
 }
 
 // finish summarizes the cells measured so far; if ctx was cancelled, it
@@ -397,10 +478,10 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 	var cpu0, cpu1 time.Duration
 	var countErr error
 	var counterOn bool
-	var total int64
+	var total, faults int64
 	var byName map[string]int64
 	cfg := clients.BenchConfig{
-		Addr: s.addr, Workload: c.Load.Workload, Conns: c.Load.Conns, Size: c.Load.Size,
+		Addr: s.addr, Workload: c.Load.Workload, Conns: c.Load.Conns, Size: c.Load.Size, Threads: h.threads(c.Load),
 		Duration: window, Warmup: h.cfg.Warmup, Stall: 5 * time.Second,
 		Started: func() {
 			if counting {
@@ -413,7 +494,7 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 			cpu1 = treeCPU(s.pid())
 			if counterOn {
 				counterOn = false
-				total, byName, countErr = h.counter.stop()
+				total, byName, faults, countErr = h.counter.stop()
 			}
 		},
 	}
@@ -455,6 +536,10 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 		sc := &syscallCount{Method: h.counter.method(), Total: total, Requests: r.Requests, ByName: byName}
 		if r.Requests > 0 {
 			sc.PerRequest = float64(total) / float64(r.Requests)
+			if faults >= 0 {
+				sc.PageFaults = faults
+				sc.PageFaultsPerRequest = float64(faults) / float64(r.Requests)
+			}
 		}
 		c.Syscalls = sc
 		fmt.Fprintf(h.log, "%s %-30s %-10s %8.1f syscalls/request over %d requests\n", h.progress(), c.Load, c.Model, sc.PerRequest, r.Requests)

@@ -114,14 +114,27 @@ func sizePlot(r *results, size int) (*plot.Plot, error) {
 		}
 		line.Color = col
 		line.Width = vg.Points(1.5)
-		if model == baselineName {
+		label := model
+		switch {
+		case model == baselineName:
 			line.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		case isCRef(model):
+			// A reference line: black, thin, dotted, no markers in
+			// the models' colours.
+			col = color.RGBA{0, 0, 0, 0xff}
+			line.Color = col
+			line.Width = vg.Points(1)
+			line.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+			if model == crefFork {
+				line.Dashes = []vg.Length{vg.Points(6), vg.Points(2), vg.Points(1), vg.Points(2)}
+			}
+			label = model + " (C reference)"
 		}
 		points.Color = col
 		points.Shape = glyphs[i%len(glyphs)]
 		points.Radius = vg.Points(2.5)
 		p.Add(line, points)
-		p.Legend.Add(model, line, points)
+		p.Legend.Add(label, line, points)
 	}
 	if ymax := p.Y.Max; ymax > 0 {
 		p.Y.Max = ymax * 1.05

@@ -62,11 +62,23 @@ func markdown(r *results) string {
 	fmt.Fprintf(&b, "Load average (1 minute) at the start and the end: %.1f and %.1f. The generator and the server under test account for about 2; "+
 		"more means other work shared the cores during the run, and the figures are noisier for it.\n\n", m.LoadStart, m.LoadEnd)
 	fmt.Fprintf(&b, "Every server is `netprog echo-server -model M -raw -q -port 0 -backlog 4096` (go-net: an idiomatic Go `net` echo "+
-		"server, a goroutine per connection), driven over loopback by `netprog bench`, one thread with epoll on the same machine: "+
-		"generator and server share the %d cores. Each cell is the median of %d interleaved repeats of %.1f s, measured after every "+
+		"server, a goroutine per connection), driven over loopback by `netprog bench`, one thread with epoll on the same machine "+
+		"(connect: %s, each connection from the next of the loopback addresses 127.0.0.1 to 127.0.0.8, so that TIME_WAIT's hold on one "+
+		"address's ports does not cap the column): generator and server share the %d cores. Each cell is the median of %d interleaved repeats of %.1f s, measured after every "+
 		"connection has had its first echo. Server CPU is user+system time from /proc, children included (reaped or alive). "+
 		"Server system calls per request come from a separate %.1f s run counted with %s.\n\n",
-		m.Cores, r.Repeats, r.WindowSeconds, r.SyscallSeconds, r.SyscallMethod)
+		connectThreads(r), m.Cores, r.Repeats, r.WindowSeconds, r.SyscallSeconds, r.SyscallMethod)
+	if hasCRef(r) {
+		fmt.Fprintf(&b, "The C references (%s) are the epoll and fork designs written in C, as small as they go "+
+			"(bench/cref/: one level-triggered epoll_wait loop with read and write; UNP's serv01, a fork per connection with a "+
+			"SIGCHLD handler reaping by waitpid WNOHANG), compiled with `cc -O2` by the harness and measured in the same "+
+			"interleaved rounds: what the same design costs without Go. %s is the C fork server grown, before it listens, "+
+			"to the Go fork server's size (mappings, resident anonymous memory, page tables), measured under connect only.\n\n",
+			strings.Join(crefModels[:2], ", "), crefForkBig)
+	}
+	if r.CRefMissing != "" {
+		fmt.Fprintf(&b, "**No C reference rows:** %s.\n\n", r.CRefMissing)
+	}
 	fmt.Fprintf(&b, "‡ client-bound: the generator's thread was busy %.0f%% of the window or more, so the server may be faster than shown.  \n", 100*clients.ClientBoundShare)
 	fmt.Fprintf(&b, "— not run (see the notes).  ! errors or starved connections (see the details).\n\n")
 
@@ -119,6 +131,7 @@ func markdown(r *results) string {
 			}
 			return fmt.Sprintf("%.0f%s", c.Median.RequestsPerSec, flags(c))
 		})
+	againstC(&b, r)
 	matrix("p99 latency", "The time within which 99% of requests got their whole echo back (connect: from socket() to the echo).",
 		func(c *cell) string {
 			if c.Median == nil {
@@ -165,33 +178,38 @@ func markdown(r *results) string {
 	b.WriteString("## Details\n\n")
 	for _, l := range r.Loads {
 		fmt.Fprintf(&b, "### %s\n\n", l)
-		b.WriteString("| model | req/s | p50 | p99 | p99.9 | max | server CPU ms/1k | syscalls/req | main calls per request | generator CPU | generator calls/req | errors, starved |\n")
-		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|\n")
+		b.WriteString("| model | req/s | p50 | p99 | p99.9 | max | server CPU ms/1k | syscalls/req | main calls per request | page faults/req | generator CPU | generator calls/req | errors, starved |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n")
 		for _, model := range r.Models {
 			c := r.cell(model, l)
 			if c == nil || c.Skipped != "" {
 				continue
 			}
 			if c.Failed != "" {
-				fmt.Fprintf(&b, "| %s | failed: %s |||||||||||\n", model, strings.ReplaceAll(c.Failed, "|", "/"))
+				fmt.Fprintf(&b, "| %s | failed: %s ||||||||||||\n", model, strings.ReplaceAll(c.Failed, "|", "/"))
 				continue
 			}
 			if c.Median == nil {
-				fmt.Fprintf(&b, "| %s | not measured |||||||||||\n", model)
+				fmt.Fprintf(&b, "| %s | not measured ||||||||||||\n", model)
 				continue
 			}
 			if len(c.Samples) < r.Repeats {
 				model = fmt.Sprintf("%s (%d of %d repeats)", model, len(c.Samples), r.Repeats)
 			}
 			md := c.Median
-			sc, mix := "n/a", ""
+			sc, mix, pf := "n/a", "", "n/a"
 			if c.Syscalls != nil {
 				sc = fmt.Sprintf("%.2f", c.Syscalls.PerRequest)
 				mix = syscallMix(c.Syscalls)
+				if c.Syscalls.PageFaults > 0 || c.Syscalls.PageFaultsPerRequest > 0 {
+					pf = fmt.Sprintf("%.2f", c.Syscalls.PageFaultsPerRequest)
+				} else if c.Syscalls.Method == "perf stat" {
+					pf = "0"
+				}
 			}
-			fmt.Fprintf(&b, "| %s | %.0f%s | %s | %s | %s | %s | %.1f | %s | %s | %.0f%% | %.2f | %s |\n",
+			fmt.Fprintf(&b, "| %s | %.0f%s | %s | %s | %s | %s | %.1f | %s | %s | %s | %.0f%% | %.2f | %s |\n",
 				model, md.RequestsPerSec, flags(c), clients.FormatLatency(md.P50us), clients.FormatLatency(md.P99us), clients.FormatLatency(md.P999us), clients.FormatLatency(md.MaxUs),
-				md.ServerCPUmsPer1k, sc, mix, 100*md.ClientCPUShare, md.ClientSyscalls, problems(c))
+				md.ServerCPUmsPer1k, sc, mix, pf, 100*md.ClientCPUShare, md.ClientSyscalls, problems(c))
 		}
 		b.WriteString("\n")
 	}
@@ -220,6 +238,10 @@ func skipNotes(r *results) []string {
 		}
 		var reason string
 		switch concurrency(model) {
+		case 0:
+			// A C reference: without a compiler, or the footprint
+			// experiment's columns.
+			reason = firstSkip(r, model)
 		case 1:
 			reason = "it serves one connection at a time, so with persistent connections all but one would wait in the listen queue for the whole run: it finishes no request for them, and its table entry would measure one connection while claiming many"
 		default:
@@ -277,4 +299,81 @@ func problems(c *cell) string {
 		return "none"
 	}
 	return strings.Join(p, "; ")
+}
+
+// firstSkip is the reason of the first skipped cell of model.
+func firstSkip(r *results, model string) string {
+	for _, l := range r.Loads {
+		if c := r.cell(model, l); c != nil && c.Skipped != "" {
+			return c.Skipped
+		}
+	}
+	return ""
+}
+
+// hasCRef reports whether the run asked for a C reference.
+func hasCRef(r *results) bool {
+	for _, m := range r.Models {
+		if isCRef(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// crefPairs are the rows of the table against C: a model and its C
+// reference, and the footprint experiment against the plain C fork.
+var crefPairs = [][2]string{{"epoll", crefEpoll}, {"fork", crefFork}, {crefForkBig, crefFork}, {"fork", crefForkBig}}
+
+// againstC writes requests/s of each Go model divided by its C
+// reference's, column by column, and the fork servers' sizes at rest.
+func againstC(b *strings.Builder, r *results) {
+	var rows []string
+	for _, p := range crefPairs {
+		var cells []string
+		any := false
+		for _, l := range r.Loads {
+			a, c := r.cell(p[0], l), r.cell(p[1], l)
+			if a == nil || c == nil || a.Median == nil || c.Median == nil || c.Median.RequestsPerSec == 0 {
+				cells = append(cells, "")
+				continue
+			}
+			any = true
+			cells = append(cells, fmt.Sprintf("%.2f", a.Median.RequestsPerSec/c.Median.RequestsPerSec))
+		}
+		if any {
+			rows = append(rows, fmt.Sprintf("| %s ÷ %s | %s |", p[0], p[1], strings.Join(cells, " | ")))
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	b.WriteString("## Against C\n\nRequests per second of a model divided by its C reference's, from the medians above: 1.00 is as fast as C. " +
+		"The last two rows split the fork gap: the C server grown to the Go server's size against the plain one (what the footprint costs), " +
+		"and the Go server against the grown one (what is left for the language and netprog).\n\n| ratio |")
+	for _, l := range r.Loads {
+		fmt.Fprintf(b, " %s |", columnName(l))
+	}
+	b.WriteString("\n|---|")
+	for range r.Loads {
+		b.WriteString("---:|")
+	}
+	b.WriteString("\n" + strings.Join(rows, "\n") + "\n\n")
+	if len(r.Footprints) > 0 {
+		b.WriteString("The fork servers at rest, when the run started (/proc/PID/maps and status):\n\n")
+		for _, m := range []string{"fork", crefFork, crefForkBig} {
+			if f, ok := r.Footprints[m]; ok {
+				fmt.Fprintf(b, "- %s: %v\n", m, f)
+			}
+		}
+		b.WriteString("\n")
+	}
+}
+
+// connectThreads says how many generator threads drove the connect column.
+func connectThreads(r *results) string {
+	if r.ConnectThreads > 1 {
+		return fmt.Sprintf("%d such threads sharing the workers", r.ConnectThreads)
+	}
+	return "one such thread"
 }

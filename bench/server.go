@@ -55,11 +55,14 @@ func concurrency(model string) int {
 	return 0
 }
 
-// startServer starts one model (or the Go baseline) on an ephemeral
-// loopback port and waits for its "listening on ADDR" line.
-func startServer(bin, model, dir string) (*server, error) {
+// startServer starts one model (or the Go baseline, or a C reference) on
+// an ephemeral loopback port and waits for its "listening on ADDR" line.
+// crefArgs is a C reference's command: its binary and arguments.
+func startServer(bin, model, dir string, crefArgs []string) (*server, error) {
 	var cmd *exec.Cmd
-	if model == baselineName {
+	if crefArgs != nil {
+		cmd = exec.Command(crefArgs[0], crefArgs[1:]...)
+	} else if model == baselineName {
 		self, err := os.Executable()
 		if err != nil {
 			return nil, err

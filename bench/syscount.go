@@ -36,6 +36,12 @@ type syscallCount struct {
 	Requests   int64            `json:"requests"`
 	PerRequest float64          `json:"per_request"`
 	ByName     map[string]int64 `json:"by_name,omitempty"`
+	// PageFaults is the server's page faults (every thread and child) in
+	// the same interval, counted by perf only: a forking server's
+	// children fault on the pages fork shared with them, and so does the
+	// parent on the pages it writes next.
+	PageFaults           int64   `json:"page_faults,omitempty"`
+	PageFaultsPerRequest float64 `json:"page_faults_per_request,omitempty"`
 }
 
 // counter counts the system calls of a set of processes between start and
@@ -43,7 +49,9 @@ type syscallCount struct {
 type counter interface {
 	method() string
 	start(pids func() []int) error
-	stop() (total int64, byName map[string]int64, err error)
+	// stop detaches and returns the calls counted, by name where known,
+	// and the page faults (-1: not counted).
+	stop() (total int64, byName map[string]int64, faults int64, err error)
 }
 
 // newCounter picks the method: "auto" is perf when it works here, else
@@ -106,7 +114,7 @@ func newPerf(dir string) (counter, error) {
 	if out, err := exec.Command("perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "--", "true").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("perf stat does not work here: %v: %s", err, lastLines(out, 2))
 	}
-	p := &perfCounter{dir: dir, out: filepath.Join(dir, "perf.out"), events: []string{"raw_syscalls:sys_enter"}}
+	p := &perfCounter{dir: dir, out: filepath.Join(dir, "perf.out"), events: []string{"raw_syscalls:sys_enter", "page-faults"}}
 	for _, n := range perfNamed {
 		if tracepointExists("syscalls/sys_enter_" + n) {
 			p.events = append(p.events, "syscalls:sys_enter_"+n)
@@ -147,7 +155,7 @@ func (p *perfCounter) attach(pids []int) error {
 	}
 	events := p.events
 	if tasks*len(events) > perfFdBudget {
-		events = events[:1]
+		events = events[:2] // the total and the page faults
 	}
 	// perf's control channel: two FIFOs, new each time so that nothing
 	// left from an earlier perf is read. Writing "enable" and reading its
@@ -206,21 +214,22 @@ func (p *perfCounter) attach(pids []int) error {
 	return errors.New("perf stat did not acknowledge within 10s")
 }
 
-func (p *perfCounter) stop() (int64, map[string]int64, error) {
+func (p *perfCounter) stop() (int64, map[string]int64, int64, error) {
 	p.cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
 		p.cmd.Process.Kill()
 		<-p.done
-		return 0, nil, errors.New("perf stat did not stop within 10s of SIGINT")
+		return 0, nil, -1, errors.New("perf stat did not stop within 10s of SIGINT")
 	}
 	f, err := os.Open(p.out)
 	if err != nil {
-		return 0, nil, fmt.Errorf("perf stat: %v: %s", err, strings.TrimSpace(p.stderr.String()))
+		return 0, nil, -1, fmt.Errorf("perf stat: %v: %s", err, strings.TrimSpace(p.stderr.String()))
 	}
 	defer f.Close()
 	var total int64
+	faults := int64(-1)
 	by := map[string]int64{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -236,13 +245,15 @@ func (p *perfCounter) stop() (int64, map[string]int64, error) {
 		switch ev := fields[2]; {
 		case ev == "raw_syscalls:sys_enter":
 			total = n
+		case ev == "page-faults":
+			faults = n
 		case strings.HasPrefix(ev, "syscalls:sys_enter_"):
 			if n > 0 {
 				by[strings.TrimPrefix(ev, "syscalls:sys_enter_")] = n
 			}
 		}
 	}
-	return total, by, sc.Err()
+	return total, by, faults, sc.Err()
 }
 
 func isSignalExit(err error) bool {
@@ -312,16 +323,17 @@ func allTraced(pids []int) bool {
 	return true
 }
 
-func (s *straceCounter) stop() (int64, map[string]int64, error) {
+func (s *straceCounter) stop() (int64, map[string]int64, int64, error) {
 	s.cmd.Process.Signal(syscall.SIGINT)
 	if err := s.cmd.Wait(); err != nil && !isSignalExit(err) {
-		return 0, nil, fmt.Errorf("strace: %v", err)
+		return 0, nil, -1, fmt.Errorf("strace: %v", err)
 	}
 	b, err := os.ReadFile(s.out)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, -1, err
 	}
-	return parseStraceSummary(string(b))
+	total, by, err := parseStraceSummary(string(b))
+	return total, by, -1, err
 }
 
 // parseStraceSummary reads strace -c's table:

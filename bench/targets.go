@@ -110,6 +110,57 @@ func evaluateTargets(r *results) []target {
 			ts[len(ts)-1].Got += bound("uring", l) + bound("epoll", l)
 		}
 	}
+	// Issue 15: the Go models against the same designs in C.
+	for _, conns := range []int{50, 100} {
+		l := load{clients.WorkloadEcho, conns, 64}
+		name := fmt.Sprintf("epoll requests/s vs C epoll (%s), echo %d conns x 64 B", crefEpoll, conns)
+		const want = ">= 0.95"
+		ep, c := get("epoll", l), get(crefEpoll, l)
+		if ep == nil || c == nil {
+			missing(name, want)
+			continue
+		}
+		ratio(name, want, func(v float64) bool { return v >= 0.95 }, ep.RequestsPerSec, c.RequestsPerSec, "/s")
+		ts[len(ts)-1].Got += bound("epoll", l) + bound(crefEpoll, l)
+	}
+	cf := get(crefFork, connect)
+	const n7, w7 = "fork requests/s vs C fork (" + crefFork + ") under connect", ">= 0.67"
+	if fk != nil && cf != nil {
+		ratio(n7, w7, func(v float64) bool { return v >= 0.67 }, fk.RequestsPerSec, cf.RequestsPerSec, "/s")
+	} else {
+		missing(n7, w7)
+	}
+	const n8, w8 = "C fork grown to the Go fork server's size (" + crefForkBig + ") vs C fork under connect: what the footprint costs", "report"
+	if big := get(crefForkBig, connect); big != nil && cf != nil {
+		got := fmt.Sprintf("%.2f (%s vs %s)", big.RequestsPerSec/cf.RequestsPerSec, fmtNum(big.RequestsPerSec, "/s"), fmtNum(cf.RequestsPerSec, "/s"))
+		if fk != nil {
+			got += fmt.Sprintf("; fork vs it: %.2f", fk.RequestsPerSec/big.RequestsPerSec)
+		}
+		ts = append(ts, target{Name: n8, Want: w8, Got: got})
+	} else {
+		missing(n8, w8)
+	}
+	fc, cc := r.cell("fork", connect), r.cell(crefFork, connect)
+	const n9, w9 = "fork server system calls per connection vs C fork's, connect", "<= C + 5"
+	const n10, w10 = "fork server page faults per connection vs C fork's, connect", "<= 1.5 x C"
+	if fc != nil && cc != nil && fc.Syscalls != nil && cc.Syscalls != nil {
+		a, b := fc.Syscalls.PerRequest, cc.Syscalls.PerRequest
+		ok := a <= b+5
+		ts = append(ts, target{Name: n9, Want: w9, Got: fmt.Sprintf("%.1f vs %.1f (%+.1f)", a, b, a-b), Met: &ok})
+		if fa, fb := fc.Syscalls.PageFaultsPerRequest, cc.Syscalls.PageFaultsPerRequest; fc.Syscalls.PageFaults > 0 && cc.Syscalls.PageFaults > 0 {
+			ok := fa <= 1.5*fb
+			got := fmt.Sprintf("%.2f (%.1f vs %.1f)", fa/fb, fa, fb)
+			if bc := r.cell(crefForkBig, connect); bc != nil && bc.Syscalls != nil && bc.Syscalls.PageFaults > 0 {
+				got += fmt.Sprintf("; %s %.1f", crefForkBig, bc.Syscalls.PageFaultsPerRequest)
+			}
+			ts = append(ts, target{Name: n10, Want: w10, Got: got, Met: &ok})
+		} else {
+			missing(n10, w10)
+		}
+	} else {
+		missing(n9, w9)
+		missing(n10, w10)
+	}
 	return ts
 }
 
