@@ -15,13 +15,13 @@ func init() {
 	register(&command{
 		name:    "chat-server",
 		teaches: "peer-to-peer chat, server side: take turns typing over one TCP connection (-duplex: type freely, poll(2) on stdin and the socket)",
-		watch:   "strace -f -e trace=network,poll,read ./netprog chat-server",
+		watch:   "strace -f -yy -e trace=%network,ppoll,read,write ./netprog chat-server",
 		setup:   func(fs *flag.FlagSet) func([]string) error { return setupChat(fs, true) },
 	})
 	register(&command{
 		name:    "chat-client",
 		teaches: "peer-to-peer chat, client side: the server speaks first; q or Q from either side ends it",
-		watch:   "strace -f -e trace=network,poll,read ./netprog chat-client",
+		watch:   "strace -f -yy -e trace=%network,ppoll,read,write ./netprog chat-client",
 		setup:   func(fs *flag.FlagSet) func([]string) error { return setupChat(fs, false) },
 	})
 }

@@ -11,13 +11,13 @@ func init() {
 	register(&command{
 		name:    "greet-server",
 		teaches: "the first server: socket, bind, listen, accept; send a greeting and close",
-		watch:   "strace -f -e trace=network,process ./netprog greet-server\n(then: telnet localhost 8090, nc localhost 8090, or ./netprog greet-client)",
+		watch:   "strace -f -yy -e trace=%network,write,close ./netprog greet-server\n(then: telnet localhost 8090, nc localhost 8090, or ./netprog greet-client)",
 		setup:   setupGreetServer,
 	})
 	register(&command{
 		name:    "greet-client",
 		teaches: "the first client: socket, connect, one recv of the greeting",
-		watch:   "strace -f -e trace=network,process ./netprog greet-client",
+		watch:   "strace -yy -e trace=%network,read,write ./netprog greet-client",
 		setup:   setupGreetClient,
 	})
 }

@@ -31,7 +31,7 @@ func init() {
 	register(&command{
 		name:    "nonblock-demo",
 		teaches: "recv on a blocking socket waits; on a nonblocking one it fails with EAGAIN at once; poll(2) waits instead",
-		watch:   "strace -T -e trace=network,fcntl,poll,ppoll ./netprog nonblock-demo",
+		watch:   "strace -T -yy -e trace=%network,fcntl,poll,ppoll ./netprog nonblock-demo",
 		setup:   setupNonblockDemo,
 	})
 }

@@ -16,7 +16,7 @@ func init() {
 	register(&command{
 		name:    "ports",
 		teaches: "port numbers, live: the IANA ranges, this kernel's ephemeral range and privileged ports, and the port a connect gets",
-		watch:   "strace -e trace=network,openat ./netprog ports",
+		watch:   "strace -yy -e trace=%network,openat ./netprog ports",
 		setup:   setupPorts,
 	})
 }

@@ -32,15 +32,17 @@ type preset struct {
 var presets = []preset{
 	{name: "echo-server", model: "iterative", port: 5090, proto: servers.Protocol{Prefix: "You Send:", Quit: true},
 		teaches: "TCP echo server (iterative: one client at a time; -model picks any other design)",
-		watch:   "strace -f -e trace=network,read,write ./netprog echo-server",
+		watch:   "strace -f -yy -e trace=%network,read,write,close ./netprog echo-server",
 		pick:    true},
 	{name: "fork-server", model: "fork", port: 50007, proto: servers.Protocol{Prefix: "you send:", Quit: true},
 		teaches: "echo server that forks a child per client and reaps it with wait4(WNOHANG)",
 		more:    "The other designs with processes: echo-server -model prefork, echo-server -model passfd.",
-		watch:   "strace -f -e trace=network,clone,wait4,exit_group ./netprog fork-server"},
+		watch: "strace -f -yy -e trace=%network,ppoll,clone3,pidfd_open,close,close_range,read,wait4,exit_group ./netprog fork-server\n" +
+			"ps -o pid,ppid,stat,cmd --ppid $(pgrep -o -x netprog)   (its children)"},
 	{name: "thread-server", model: "thread", port: 5300, proto: servers.Protocol{Quit: true},
 		teaches: "echo server with one kernel thread per client (named with prctl, see ps -L)",
-		watch:   "strace -f -e trace=network,clone,clone3,prctl ./netprog thread-server"},
+		watch: "strace -f -yy -e trace=%network,clone,clone3,prctl,read,exit ./netprog thread-server\n" +
+			"ps -L -o pid,lwp,comm -p $(pgrep -o -x netprog)   (its threads)"},
 	{name: "select-server", model: "select", port: 50000, proto: servers.Protocol{},
 		teaches: "echo server multiplexing clients and stdin with select(2); a line or end of file on stdin stops it",
 		more: "A line on standard input, or its end of file, stops it, as in the notes: started\n" +
@@ -49,7 +51,7 @@ var presets = []preset{
 			"  sleep infinity | netprog select-server &    (kill %1 then stops both)\n" +
 			"or run the same design as a service that does not read stdin:\n" +
 			"  netprog echo-server -model select",
-		watch: "strace -f -e trace=network,select,read,write ./netprog select-server",
+		watch: "strace -yy -e trace=pselect6,accept4,read,sendto ./netprog select-server",
 		stdin: true},
 }
 

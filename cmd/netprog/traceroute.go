@@ -18,7 +18,7 @@ func init() {
 		name:    "traceroute",
 		teaches: "the routers on the way: ICMP echo probes with TTL 1, 2, 3, ... and the \"time exceeded\" each router answers",
 		args:    "HOST",
-		watch:   "strace -e trace=setsockopt,sendto,recvmsg,poll ./netprog traceroute 127.0.0.1\n(setsockopt IP_TTL before each hop)",
+		watch:   "sudo strace -yy -e trace=setsockopt,sendto,recvmsg,ppoll ./netprog traceroute 127.0.0.1\n(setsockopt IP_TTL before each hop; sudo: under strace a program loses its file capabilities)",
 		setup:   tracerouteSetup,
 		getopt:  true,
 	})

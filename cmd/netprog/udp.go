@@ -14,13 +14,13 @@ func init() {
 	register(&command{
 		name:    "udp-server",
 		teaches: "UDP echo: no listen, no accept, no connection; recvfrom tells who sent each datagram, sendto answers",
-		watch:   "strace -f -e trace=network ./netprog udp-server",
+		watch:   "strace -f -yy -e trace=%network ./netprog udp-server",
 		setup:   setupUDPServer,
 	})
 	register(&command{
 		name:    "udp-client",
 		teaches: "UDP client: sendto and recvfrom, with SO_RCVTIMEO so a lost datagram does not hang it",
-		watch:   "strace -f -e trace=network ./netprog udp-client",
+		watch:   "strace -yy -e trace=%network ./netprog udp-client",
 		setup:   setupUDPClient,
 	})
 }
