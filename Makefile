@@ -5,7 +5,7 @@ BIN := ./netprog
 # it into the module cache without touching go.mod.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build demo test bench bench-quick lint fuzz clean
+.PHONY: build demo test bench bench-quick lint fuzz clean readme-strace
 
 # CGO_ENABLED=0: with no cgo, syscall.AllThreadsSyscall can drop a file
 # capability on every thread (sys/caps.go); the binary also starts faster.
@@ -37,6 +37,12 @@ bench: build
 bench-quick: build
 	$(GO) build -o $(BENCH) ./bench
 	$(BENCH) -quick -bin $(BIN)
+
+# The README's strace runs and cmd/netprog/testdata/strace/*.golden, written
+# from fresh runs of every strace command the README prints (root and strace
+# needed; cmd/netprog/strace_lessons_test.go holds the commands).
+readme-strace:
+	$(GO) test -count=1 -run '^TestStraceLessons$$' ./cmd/netprog -update-strace
 
 lint:
 	$(GO) vet ./...
