@@ -18,7 +18,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/clients/probe"
 	"netprog/servers"
+	"netprog/sys"
 )
 
 // The fault suite: every TCP server model, run as the built binary (so
@@ -342,41 +344,70 @@ func TestFaults(t *testing.T) {
 	}
 }
 
-// relFaultSilent: a client connects and says nothing. A concurrent model
-// serves others meanwhile; the iterative one serves the next client once
-// the silent one leaves.
+// The fault peers are the probes of `netprog check` (package
+// clients/probe): one code for the tool and the suite. relEcho is
+// echo-server's protocol as check knows it, relRaw -raw's (a byte-exact
+// echo, no quit).
+var (
+	relEcho = probe.Protocol{Kind: probe.Echo, Prefix: "You Send:", Quit: true}
+	relRaw  = probe.Protocol{Kind: probe.Echo}
+)
+
+// relEnding leaves a conversation as the course's clients do: q where the
+// protocol quits, then the server's close.
+func relEnding(p probe.Protocol) probe.Ending { return probe.Ending{Proto: p, QuitCloses: true} }
+
+// relAddr is a started server's address, for the probes.
+func relAddr(t *testing.T, s *server) sys.Addr {
+	t.Helper()
+	a, err := sys.ResolveAddr(s.Addr, sys.AnyFamily)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// relConverse is one whole conversation (a line, its reply, q, and the
+// server's close) with a fresh client, within 20 s.
+func relConverse(addr sys.Addr, p probe.Protocol, line string) error {
+	closed, err := probe.Converse(addr, relEnding(p), line+"\n", time.Now().Add(20*time.Second))
+	if err == nil && !closed {
+		err = fmt.Errorf("after q: no end of file")
+	}
+	return err
+}
+
+// relFaultSilent: a client connects and says nothing, then three others
+// each send a line and stay (the concurrency probe). A concurrent model
+// answers the three while the silent one is there; the iterative one
+// answers none of them while it answers the first client again and again
+// (it runs, and still leaves them waiting: one client at a time), and all
+// three once the first has left. The silent client can still talk at the
+// end; after q every connection is closed by the server.
 func relFaultSilent(t *testing.T, m relModel) {
 	s := relStart(t, m, "127.0.0.1")
-	silent := relDial(t, s.Addr)
-	// Make sure the silent client is the one being served (the iterative
-	// model took it first), not one waiting in the queue.
-	time.Sleep(50 * time.Millisecond)
-	if m.concurrent() {
-		for i := range 3 {
-			if err := relServed(s.Addr, i); err != nil {
-				t.Fatalf("client %d while a silent one is connected: %v", i, err)
-			}
+	c, err := probe.MeasureConcurrency(relAddr(t, s), relEnding(relEcho),
+		probe.ConcurrencyOptions{Talkers: 3, Rounds: 10, Every: 50 * time.Millisecond}, time.Now().Add(30*time.Second))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, tail(s.Out.String(), 10))
+	}
+	if m.concurrent() && c.Answered != 3 {
+		t.Fatalf("%d of 3 clients answered while a silent one is connected (the silent one answered %d times meanwhile)", c.Answered, c.SlowAnswered)
+	}
+	if !m.concurrent() {
+		if c.Answered != 0 || !c.Kept {
+			t.Fatalf("the iterative server answered %d clients while the first was connected (that one answered %d times)", c.Answered, c.SlowAnswered)
 		}
-	} else {
-		next := make(chan error, 1)
-		go func() { next <- relServed(s.Addr, 1) }()
-		select {
-		case err := <-next:
-			t.Fatalf("the iterative server served a second client while the first was connected: %v", err)
-		case <-time.After(300 * time.Millisecond):
-		}
-		silent.Close()
-		if err := <-next; err != nil {
-			t.Fatalf("the next client, after the silent one left: %v", err)
+		if c.AnsweredLate != 3 {
+			t.Fatalf("the next clients, after the silent one left: %d of 3 answered: %v", c.AnsweredLate, c.Late)
 		}
 	}
-	// The silent client is still connected and can still talk.
-	if m.concurrent() {
-		if err := relAsk(silent, "late but here"); err != nil {
-			t.Errorf("the silent client, talking at last: %v", err)
-		}
+	if c.SlowLast != nil {
+		t.Errorf("the silent client, talking at last: %v", c.SlowLast)
 	}
-	silent.Close()
+	if c.Closed != 3 || !c.SlowClosed {
+		t.Errorf("after q the server closed %d of 3 clients (the silent one: %v)", c.Closed, c.SlowClosed)
+	}
 	relAlive(t, s)
 	relStop(t, s, syscall.SIGINT)
 }
@@ -387,16 +418,21 @@ func relFaultSilent(t *testing.T, m relModel) {
 // the server goes on.
 func relFaultHalfLine(t *testing.T, m relModel) {
 	s := relStart(t, m, "127.0.0.1")
+	addr := relAddr(t, s)
 	for i := range 20 {
-		c := relDial(t, s.Addr)
-		io.WriteString(c, "half a li")
-		if i%2 == 1 {
-			c.(*net.TCPConn).SetLinger(0)
+		c, err := probe.Dial(addr, time.Now().Add(20*time.Second), probe.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		c.Close()
+		c.Write([]byte("half a li"))
+		if i%2 == 1 {
+			c.Reset()
+		} else {
+			c.Close()
+		}
 	}
 	for i := range 3 {
-		if err := relServed(s.Addr, i); err != nil {
+		if err := relConverse(addr, relEcho, fmt.Sprintf("client %d", i)); err != nil {
 			t.Fatalf("client %d after the vanishing ones: %v\n%s", i, err, tail(s.Out.String(), 10))
 		}
 	}
@@ -444,43 +480,27 @@ func relAcceptQueuesDrained(t *testing.T, addr string) {
 }
 
 // relFaultResetMidReply: in prefix and in raw mode (the forked child's two
-// loops), a client sends without reading until the server is stuck writing
-// to it, then resets. The write fails with ECONNRESET or EPIPE, never a
-// SIGPIPE; the server (or its child) ends that client and serves the next.
+// loops), three clients send without reading until the server is stuck
+// writing to them, then reset (the reset probe). The write fails with
+// ECONNRESET or EPIPE, never a SIGPIPE; the server (or its child) ends
+// that client and serves the next.
 func relFaultResetMidReply(t *testing.T, m relModel) {
 	for _, mode := range []struct {
-		name string
-		args []string
-	}{{"prefix", nil}, {"raw", []string{"-raw"}}} {
+		name  string
+		args  []string
+		proto probe.Protocol
+	}{{"prefix", nil, relEcho}, {"raw", []string{"-raw"}, relRaw}} {
 		t.Run(mode.name, func(t *testing.T) {
 			s := relStart(t, m, "127.0.0.1", mode.args...)
+			addr := relAddr(t, s)
 			// Three at once: each stalls (the server, or its child, is
 			// blocked writing or has stopped reading), then each resets.
-			var floods []net.Conn
-			var counters []*atomic.Int64
-			for range 3 {
-				c := relSmallWindowDial(t, s.Addr)
-				written, _ := relFlood(c, 64<<20, true, 30*time.Second)
-				floods, counters = append(floods, c), append(counters, written)
+			if _, err := probe.ResetMidReply(addr, mode.proto, 3, true, time.Now().Add(30*time.Second)); err != nil {
+				t.Fatal(err)
 			}
-			relStalled(t, 64<<20, counters...)
-			for _, c := range floods {
-				c.(*net.TCPConn).SetLinger(0)
-				c.Close()
-			}
-			time.Sleep(100 * time.Millisecond)
-			c := relDial(t, s.Addr)
-			if mode.name == "raw" {
-				io.WriteString(c, "after the resets\n")
-				got := make([]byte, 17)
-				if _, err := io.ReadFull(c, got); err != nil || string(got) != "after the resets\n" {
-					t.Fatalf("next client: %q, %v\n%s", got, err, tail(s.Out.String(), 10))
-				}
-				c.Close()
-			} else if err := relAsk(c, "after the resets"); err != nil {
+			if _, err := probe.Converse(addr, relEnding(mode.proto), "after the resets\n", time.Now().Add(20*time.Second)); err != nil {
 				t.Fatalf("next client: %v\n%s", err, tail(s.Out.String(), 10))
 			}
-			c.Close()
 			relAlive(t, s)
 			// Each child ended with the write's errno as its status;
 			// wait for the three before stopping, or a child still on
@@ -503,127 +523,60 @@ func relFaultResetMidReply(t *testing.T, m relModel) {
 }
 
 // relFaultSlowReader: a client sends at least 10 MiB (more than every
-// socket buffer on the way can hold) and never reads its echo. The server
-// must stop reading it (backpressure: the client's writes stall before the
-// end), not buffer the echo: its resident memory (children included) grows
-// by less than 8 MiB — for uring, plus its 16 MiB ring of provided
-// buffers, which a multishot recv may fill for one client before the
-// cancel that pauses it lands — and other clients are served meanwhile
-// (the iterative one serves the next when the slow one leaves).
+// socket buffer on the way can hold: probe.FloodSize) and never reads its
+// echo (the slow-reader probe). The server must stop reading it
+// (backpressure: the client's writes stall before the end), not buffer
+// the echo: its resident memory (children included) grows by less than
+// 8 MiB — for uring, plus its 16 MiB ring of provided buffers, which a
+// multishot recv may fill for one client before the cancel that pauses it
+// lands — and other clients are served meanwhile (the iterative one
+// serves the next when the slow one leaves).
 func relFaultSlowReader(t *testing.T, m relModel) {
-	// What the buffers can hold: the client's send buffer and the
-	// server's receive buffer, the server's send buffer (the client's
-	// receive buffer is 4 KiB), at their autotuning maxima.
-	rmem, wmem := relSysctlMax(t, "/proc/sys/net/ipv4/tcp_rmem"), relSysctlMax(t, "/proc/sys/net/ipv4/tcp_wmem")
-	flood := max(int64(10<<20), rmem+2*wmem+4<<20)
 	bound := int64(8 << 20)
 	if m.model == "uring" {
 		bound += 16 << 20
 	}
 	s := relStart(t, m, "127.0.0.1", "-raw")
-	pid := s.cmd.Process.Pid
-	// Warm up: 32 MiB echoed to a client that reads, then a first slow
-	// reader, so that what is allocated once (the uring model's 16 MiB of
-	// provided buffers, which become resident as the kernel first fills
-	// them; the Go heap's high-water mark, which a collection does not
-	// give back at once) is in place before measuring the second one. A
-	// server that buffered what it cannot send would grow again.
-	if err := relBulkEcho(s.Addr, 32<<20); err != nil {
-		t.Fatalf("warm-up: %v", err)
-	}
-	first := relSmallWindowDial(t, s.Addr)
-	written, _ := relFlood(first, flood, false, 60*time.Second)
-	relStalled(t, flood, written)
-	first.Close()
-	if m.concurrent() {
-		if err := relRawEcho(s.Addr, []byte("between\n")); err != nil {
-			t.Fatalf("after the first slow reader: %v", err)
-		}
-	}
-	slow := relSmallWindowDial(t, s.Addr)
-	// Its echo says the server is serving it (its child forked, its
-	// thread started) before memory is measured.
-	io.WriteString(slow, "x")
-	slow.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.ReadFull(slow, make([]byte, 1)); err != nil {
-		t.Fatalf("the slow reader's first byte: %v", err)
-	}
-	before := relTreeRSS(pid)
-	written, _ = relFlood(slow, flood, false, 60*time.Second)
-	got := relStalled(t, flood, written)
-	after := relTreeRSS(pid)
-	t.Logf("slow reader wrote %d bytes before stalling; server RSS %d -> %d KiB (%+d KiB)", got, before>>10, after>>10, (after-before)>>10)
-	relRecord(t, "slow-reader", m.name, fmt.Sprintf("wrote %.1f of %.0f MiB before stalling, RSS %+d KiB", float64(got)/(1<<20), float64(flood)/(1<<20), (after-before)>>10))
-	if got >= flood {
-		t.Errorf("the slow reader wrote all %d bytes: the server read on without sending (no backpressure)", got)
-	}
-	if after-before > bound {
-		t.Errorf("server memory grew by %d KiB with a slow reader that sent %d bytes: the echo is buffered without bound", (after-before)>>10, got)
+	addr := relAddr(t, s)
+	opt := probe.SlowReaderOptions{
+		Proto: relRaw, Flood: probe.FloodSize(), Proc: &probe.Proc{Pid: s.cmd.Process.Pid},
+		// Warm up: 32 MiB echoed to a client that reads, then a first
+		// slow reader, so that what is allocated once (the uring model's
+		// 16 MiB of provided buffers, which become resident as the kernel
+		// first fills them; the Go heap's high-water mark, which a
+		// collection does not give back at once) is in place before
+		// measuring the second one. A server that buffered what it cannot
+		// send would grow again.
+		WarmUp: 32 << 20, FirstReader: true,
+		Deadline: time.Now().Add(60 * time.Second),
 	}
 	if m.concurrent() {
-		for i := range 3 {
-			if err := relRawEcho(s.Addr, []byte(fmt.Sprintf("meanwhile %d\n", i))); err != nil {
-				t.Fatalf("another client while the slow reader is stuck: %v", err)
-			}
+		opt.Between = func() error { return relConverse(addr, relRaw, "between") }
+		opt.Meanwhile = 3
+	}
+	run, err := probe.SlowReader(addr, opt)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, tail(s.Out.String(), 10))
+	}
+	grew := run.RSSAfter - run.RSSBefore
+	t.Logf("slow reader wrote %d bytes before stalling; server RSS %d -> %d KiB (%+d KiB)", run.Written, run.RSSBefore>>10, run.RSSAfter>>10, grew>>10)
+	relRecord(t, "slow-reader", m.name, fmt.Sprintf("wrote %.1f of %.0f MiB before stalling, RSS %+d KiB", float64(run.Written)/(1<<20), float64(run.Offered)/(1<<20), grew>>10))
+	if run.Finished {
+		t.Errorf("the slow reader wrote all %d bytes: the server read on without sending (no backpressure)", run.Written)
+	}
+	if grew > bound {
+		t.Errorf("server memory grew by %d KiB with a slow reader that sent %d bytes: the echo is buffered without bound", grew>>10, run.Written)
+	}
+	for i, err := range run.Meanwhile {
+		if err != nil {
+			t.Fatalf("another client (%d) while the slow reader is stuck: %v", i, err)
 		}
 	}
-	slow.Close()
-	if err := relRawEcho(s.Addr, []byte("after\n")); err != nil {
+	if err := relConverse(addr, relRaw, "after"); err != nil {
 		t.Fatalf("the next client after the slow readers left: %v", err)
 	}
 	relAlive(t, s)
 	relNoSignalDeaths(t, relStop(t, s, syscall.SIGINT))
-}
-
-// relBulkEcho sends n bytes on a fresh connection while reading the echo
-// back, and checks that n bytes come back.
-func relBulkEcho(addr string, n int) error {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(60 * time.Second))
-	werr := make(chan error, 1)
-	go func() {
-		buf := make([]byte, 64<<10)
-		for sent := 0; sent < n; sent += len(buf) {
-			if _, err := c.Write(buf); err != nil {
-				werr <- err
-				return
-			}
-		}
-		werr <- nil
-	}()
-	got, err := io.CopyN(io.Discard, c, int64(n))
-	if err := <-werr; err != nil {
-		return fmt.Errorf("write: %v", err)
-	}
-	if err != nil {
-		return fmt.Errorf("%d of %d bytes echoed: %v", got, n, err)
-	}
-	return nil
-}
-
-// relRawEcho checks a byte-exact echo of p on a fresh connection.
-func relRawEcho(addr string, p []byte) error {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := c.Write(p); err != nil {
-		return err
-	}
-	got := make([]byte, len(p))
-	if _, err := io.ReadFull(c, got); err != nil {
-		return fmt.Errorf("echo of %q: %v", p, err)
-	}
-	if string(got) != string(p) {
-		return fmt.Errorf("echo %q, want %q", got, p)
-	}
-	return nil
 }
 
 // relFaultSIGHUP: a hangup (the terminal closing sends SIGHUP to the whole
@@ -631,23 +584,36 @@ func relRawEcho(addr string, p []byte) error {
 // server goes on serving, the clients it had too.
 func relFaultSIGHUP(t *testing.T, m relModel) {
 	s := relStart(t, m, "127.0.0.1")
+	addr := relAddr(t, s)
 	pid := s.cmd.Process.Pid
-	held := relDial(t, s.Addr)
-	if err := relAsk(held, "before the hangup"); err != nil {
+	held, err := probe.Dial(addr, time.Now().Add(20*time.Second), probe.DialOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	defer held.Close()
+	// Its answer says the server serves it (a forking model's child is
+	// there to be signalled too).
+	if err := held.Ask(relEcho, "before the hangup\n"); err != nil {
+		t.Fatal(err)
+	}
 	kids := children(pid)
+	// An ignored signal is discarded when it is sent (signal(7)); one that
+	// is not ignored ends the process. So: ignored, per /proc's SigIgn,
+	// by the server and each child, and they all still serve after it.
+	for _, p := range append([]int{pid}, kids...) {
+		if ign := relStatusHex(p, "SigIgn"); ign&(1<<(unix.SIGHUP-1)) == 0 {
+			t.Errorf("process %d does not ignore SIGHUP (SigIgn %#x)", p, ign)
+		}
+	}
 	unix.Kill(pid, unix.SIGHUP)
 	for _, k := range kids {
 		unix.Kill(k, unix.SIGHUP)
 	}
-	time.Sleep(100 * time.Millisecond)
-	if err := relAsk(held, "after the hangup"); err != nil {
+	if err := held.Ask(relEcho, "after the hangup\n"); err != nil {
 		t.Errorf("a client connected across the hangup: %v", err)
 	}
 	held.Close()
-	if err := relServed(s.Addr, 1); err != nil {
+	if err := relConverse(addr, relEcho, "client 1"); err != nil {
 		t.Errorf("a new client after the hangup: %v", err)
 	}
 	relAlive(t, s)
@@ -655,6 +621,22 @@ func relFaultSIGHUP(t *testing.T, m relModel) {
 	if strings.Contains(out, "SIGHUP") {
 		t.Errorf("a child died of SIGHUP:\n%s", tail(out, 8))
 	}
+}
+
+// relStatusHex reads a hexadecimal field of /proc/PID/status (SigIgn);
+// 0 if the process is gone.
+func relStatusHex(pid int, field string) uint64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // relFaultIdleTimeout: with -idle-timeout 1s a client that says nothing
@@ -666,17 +648,25 @@ func relFaultIdleTimeout(t *testing.T, m relModel) {
 	// side): the talker's pauses leave 800ms of slack under the timeout.
 	const idle = time.Second
 	s := relStart(t, m, "127.0.0.1", "-idle-timeout", idle.String())
-	silent := relDial(t, s.Addr)
+	addr := relAddr(t, s)
+	silent, err := probe.Dial(addr, time.Now().Add(20*time.Second), probe.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
 	start := time.Now()
-	var b [1]byte
-	if n, err := silent.Read(b[:]); err == nil || os.IsTimeout(err) {
-		t.Fatalf("silent client: read %q, %v; want end of file", b[:n], err)
+	if got, err := silent.WaitClose(); len(got) > 0 || (err != nil && probe.IsTimeout(err)) {
+		t.Fatalf("silent client: read %q, %v; want end of file", got, err)
 	}
 	if d := time.Since(start); d < idle*3/4 {
 		t.Errorf("the silent client was closed after %v, before the idle timeout", d)
 	}
 	if m.concurrent() {
-		talker := relDial(t, s.Addr)
+		talker, err := probe.Dial(addr, time.Now().Add(20*time.Second), probe.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer talker.Close()
 		// The server's silence before a tick is at most the time since the
 		// previous tick was sent (it starts reading after it replied).
 		last := time.Now()
@@ -688,24 +678,23 @@ func relFaultIdleTimeout(t *testing.T, m relModel) {
 				break
 			}
 			last = time.Now()
-			if err := relAsk(talker, fmt.Sprintf("tick %d", i)); err != nil {
+			if err := talker.Ask(relEcho, fmt.Sprintf("tick %d\n", i)); err != nil {
 				t.Fatalf("a client that talks every %v: %v", idle/5, err)
 			}
 			time.Sleep(idle / 5)
 		}
 		talker.Close()
 	}
-	stuck := relSmallWindowDial(t, s.Addr)
-	_, done := relFlood(stuck, 256<<20, true, 30*time.Second)
-	select {
-	case err := <-done:
-		if err == nil || os.IsTimeout(err) {
-			t.Errorf("a client that never reads was not closed by the idle timeout: its writes ended with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Error("a client that never reads was not closed within 30s")
+	stuck, err := probe.Dial(addr, time.Now().Add(30*time.Second), probe.DialOptions{RcvBuf: 4096})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := relServed(s.Addr, 1); err != nil {
+	defer stuck.Close()
+	f := stuck.StartFlood(probe.FloodData(relEcho, true), 256<<20)
+	if err := <-f.Done; err == nil || probe.IsTimeout(err) {
+		t.Errorf("a client that never reads was not closed by the idle timeout within 30s: its writes ended with %v", err)
+	}
+	if err := relConverse(addr, relEcho, "client 1"); err != nil {
 		t.Errorf("a new client after the idle ones: %v", err)
 	}
 	relAlive(t, s)
@@ -1208,22 +1197,6 @@ func TestPingBesideFloods(t *testing.T) {
 			}
 		})
 	}
-}
-
-// relSysctlMax is the last number of a /proc/sys file (tcp_rmem's and
-// tcp_wmem's maximum).
-func relSysctlMax(t *testing.T, path string) int64 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := strings.Fields(string(b))
-	n, err := strconv.ParseInt(f[len(f)-1], 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // TestPoolBeyondDescriptorLimit: a passfd pool larger than the descriptor
