@@ -30,9 +30,10 @@ func remaining(deadline time.Time, forever bool) int {
 // how many entries have revents set.
 func Poll(fds []unix.PollFd, d time.Duration) (int, error) {
 	forever := d < 0
-	deadline := time.Now().Add(d)
+	var deadline time.Time // read the clock only for a wait that has an end
 	ms := -1
 	if !forever {
+		deadline = time.Now().Add(d)
 		ms = int((d + time.Millisecond - 1) / time.Millisecond)
 	}
 	for {
@@ -171,9 +172,10 @@ func EpollCtl(epfd, op, fd int, events uint32) error {
 // EpollWait wraps epoll_wait(2). d < 0 waits forever.
 func EpollWait(epfd int, events []unix.EpollEvent, d time.Duration) (int, error) {
 	forever := d < 0
-	deadline := time.Now().Add(d)
+	var deadline time.Time // read the clock only for a wait that has an end
 	ms := -1
 	if !forever {
+		deadline = time.Now().Add(d)
 		ms = int((d + time.Millisecond - 1) / time.Millisecond)
 	}
 	for {
