@@ -146,9 +146,10 @@ type results struct {
 	// CRefMissing says why the C references were not measured (no C
 	// compiler); "" when they were, or were not asked for.
 	CRefMissing string `json:"cref_missing,omitempty"`
-	// Footprints are the fork servers' address spaces at rest, as the
-	// run started: the Go fork model's, the C one's, and the C one
-	// grown to the Go one's size.
+	// Footprints are the fork servers' address spaces: the Go fork
+	// model's and the C one's at rest, as the run started; the Go one's
+	// right after its first run under connect (forkUnderConnect); and
+	// the C one grown to that size, as it started.
 	Footprints map[string]footprint `json:"footprints,omitempty"`
 	// Partial is set when the run was interrupted: only some runs were
 	// measured, and each cell's figures are the median of the repeats it
@@ -252,18 +253,16 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 	h.res.WindowSeconds = h.cfg.Window.Seconds()
 	// Stopped however this returns: done, failed or interrupted.
 	defer h.stopAll()
-	// The C fork server grown to the Go fork server's size starts last,
-	// once the Go server's size can be read.
-	order := slices.Clone(cfg.Models)
-	if i := slices.Index(order, crefForkBig); i >= 0 {
-		order = append(slices.Delete(order, i, i+1), crefForkBig)
-	}
-	for _, m := range order {
+	for _, m := range cfg.Models {
 		if ctx.Err() != nil {
 			return h.finish(start, ctx)
 		}
-		if h.runsNothing(m) {
-			continue // a C reference without a compiler, or skipped everywhere
+		if h.runsNothing(m) || m == crefForkBig {
+			// A C reference without a compiler, or skipped everywhere;
+			// the grown C fork server starts before its first run,
+			// grown to the Go fork server's size under the same load
+			// (startGrown).
+			continue
 		}
 		s, err := startServer(cfg.Bin, m, dir, h.crefCommand(m))
 		if err != nil {
@@ -271,14 +270,8 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 		}
 		h.servers[m] = s
 		fmt.Fprintf(log, "started %-10s pid %d on %s\n", m, s.pid(), s.addr)
-		if m == "fork" || m == crefFork || m == crefForkBig {
-			if f, err := readFootprint(s.pid()); err == nil {
-				if h.res.Footprints == nil {
-					h.res.Footprints = map[string]footprint{}
-				}
-				h.res.Footprints[m] = f
-				fmt.Fprintf(log, "%-10s at rest: %v\n", m, f)
-			}
+		if m == "fork" || m == crefFork {
+			h.footprint(m, m, "at rest")
 		}
 	}
 	fmt.Fprintf(log, "%d runs, about %v\n", h.total, h.eta().Round(time.Second))
@@ -320,6 +313,44 @@ func (h *harness) threads(l load) int {
 	return 1
 }
 
+// footprint records the size of model's server as key in the results.
+func (h *harness) footprint(model, key, when string) {
+	s := h.servers[model]
+	if s == nil {
+		return
+	}
+	f, err := readFootprint(s.pid())
+	if err != nil {
+		return
+	}
+	if h.res.Footprints == nil {
+		h.res.Footprints = map[string]footprint{}
+	}
+	h.res.Footprints[key] = f
+	fmt.Fprintf(h.log, "%-10s %s: %v\n", model, when, f)
+}
+
+// forkUnderConnect is the key of the Go fork server's size right after
+// its first run under connect: what it is while it forks, its heap grown
+// by the load (the C fork server is grown to this).
+const forkUnderConnect = "fork under connect"
+
+// startGrown starts the C fork server grown to the Go fork server's size
+// under connect (at rest, if the Go server has not run connect yet).
+func (h *harness) startGrown() (*server, error) {
+	if _, ok := h.res.Footprints[forkUnderConnect]; !ok {
+		h.footprint("fork", forkUnderConnect, "now")
+	}
+	s, err := startServer(h.cfg.Bin, crefForkBig, h.dir, h.crefCommand(crefForkBig))
+	if err != nil {
+		return nil, err
+	}
+	h.servers[crefForkBig] = s
+	fmt.Fprintf(h.log, "started %-10s pid %d on %s\n", crefForkBig, s.pid(), s.addr)
+	h.footprint(crefForkBig, crefForkBig, "at rest")
+	return s, nil
+}
+
 // runsNothing reports whether every cell of model is skipped.
 func (h *harness) runsNothing(model string) bool {
 	for _, c := range h.res.Cells {
@@ -340,7 +371,7 @@ func (h *harness) crefCommand(model string) []string {
 	}
 	args := []string{h.crefs[model], "0", "4096"}
 	if model == crefForkBig {
-		f := h.res.Footprints["fork"]
+		f := h.res.Footprints[forkUnderConnect]
 		args = append(args, strconv.Itoa(f.Mappings), strconv.Itoa(f.AnonKB), strconv.Itoa(f.PageTablesKB))
 	}
 	return args
@@ -464,6 +495,14 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 		return
 	}
 	s := h.servers[c.Model]
+	if s == nil && c.Model == crefForkBig {
+		var err error
+		if s, err = h.startGrown(); err != nil {
+			c.Failed = err.Error()
+			h.dropRuns(c, false)
+			return
+		}
+	}
 	if !s.alive() {
 		c.Failed = fmt.Sprintf("the server had exited: %v; its log ends: %s", s.err, logTail(s.log))
 		h.dropRuns(c, false)
@@ -556,6 +595,9 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 		smp.ServerCPUmsPer1k = cpu * 1e3 / float64(r.Requests) * 1e3
 	}
 	c.Samples = append(c.Samples, smp)
+	if _, ok := h.res.Footprints[forkUnderConnect]; !ok && c.Model == "fork" && c.Load.Workload == clients.WorkloadConnect {
+		h.footprint("fork", forkUnderConnect, "after its first run under connect")
+	}
 	for k, n := range r.Errors {
 		if c.ErrorKinds == nil {
 			c.ErrorKinds = map[string]int64{}

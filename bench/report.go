@@ -360,10 +360,15 @@ func againstC(b *strings.Builder, r *results) {
 	}
 	b.WriteString("\n" + strings.Join(rows, "\n") + "\n\n")
 	if len(r.Footprints) > 0 {
-		b.WriteString("The fork servers at rest, when the run started (/proc/PID/maps and status):\n\n")
-		for _, m := range []string{"fork", crefFork, crefForkBig} {
-			if f, ok := r.Footprints[m]; ok {
-				fmt.Fprintf(b, "- %s: %v\n", m, f)
+		b.WriteString("The fork servers' address spaces (/proc/PID/maps and status):\n\n")
+		for _, m := range []struct{ key, what string }{
+			{"fork", "fork at rest, as the run started"},
+			{forkUnderConnect, "fork right after its first run under connect (its heap grown by the load; " + crefForkBig + " is grown to this)"},
+			{crefFork, crefFork + " at rest"},
+			{crefForkBig, crefForkBig + " as it started"},
+		} {
+			if f, ok := r.Footprints[m.key]; ok {
+				fmt.Fprintf(b, "- %s: %v\n", m.what, f)
 			}
 		}
 		b.WriteString("\n")
