@@ -91,13 +91,13 @@ var supportedFork = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" ||
 //     and the child resets the handlers itself: one rt_sigaction(2) per
 //     signal, 62 or more system calls that clone3 saves on every fork.
 //  4. Parent: restore the mask, unlock the thread, return the pid.
-//  5. Child: (after clone only: reset the handlers) unblock every signal;
-//     run child; exit_group.
+//  5. Child: (after clone only: reset the handlers and unblock every
+//     signal) run child; exit_group.
 //
-// Step 2 and the mask's restoring in step 4 are for clone only: with
-// clone3 the kernel has reset the handlers before the child runs a single
-// instruction, so nothing needs blocking, and a fork costs the parent one
-// system call.
+// Step 2, the mask's restoring in step 4 and the child's unblocking are
+// for clone only: with clone3 the kernel has reset the handlers before the
+// child runs a single instruction, so nothing needs blocking, a fork costs
+// the parent one system call and the child none before its own work.
 func Fork(child func() int) (int, error) {
 	if !supportedFork {
 		trace("clone", "child_stack=NULL, flags=SIGCHLD", -1, unix.ENOSYS)
@@ -211,11 +211,15 @@ func rawFork(child func() int) (pid uintptr, errno unix.Errno) {
 	}
 
 	// The child. Only this thread exists; nothing below may allocate,
-	// lock, grow the stack or store a pointer. It starts with the mask of
-	// the thread that forked: unblock every signal, run child, exit with
-	// its result.
-	syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
-		uintptr(unsafe.Pointer(&noSignals)), 0, sigsetSz, 0, 0)
+	// lock, grow the stack or store a pointer. After clone3 it has the
+	// signal mask of the thread that forked, as a C child has its
+	// parent's (a Go thread running Go code blocks none); after clone,
+	// the everything-blocked mask, to be lifted now that the handlers are
+	// reset. Then it runs child and exits with its result.
+	if !cleared {
+		syscall.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK,
+			uintptr(unsafe.Pointer(&noSignals)), 0, sigsetSz, 0, 0)
+	}
 	code := child()
 	for {
 		syscall.RawSyscall(unix.SYS_EXIT_GROUP, uintptr(code), 0, 0)
