@@ -64,7 +64,8 @@ func markdown(r *results) string {
 	fmt.Fprintf(&b, "Every server is `netprog echo-server -model M -raw -q -port 0 -backlog 4096` (go-net: an idiomatic Go `net` echo "+
 		"server, a goroutine per connection), driven over loopback by `netprog bench`, one thread with epoll on the same machine "+
 		"(connect: %s, each connection from the next of the loopback addresses 127.0.0.1 to 127.0.0.8, so that TIME_WAIT's hold on one "+
-		"address's ports does not cap the column): generator and server share the %d cores. Each cell is the median of %d interleaved repeats of %.1f s, measured after every "+
+		"address's ports does not cap the column): generator and server share the %d cores. The servers' output (with -q, a line or two "+
+		"per connection) goes to a file in memory (/dev/shm). Each cell is the median of %d interleaved repeats of %.1f s, measured after every "+
 		"connection has had its first echo. Server CPU is user+system time from /proc, children included (reaped or alive). "+
 		"Server system calls per request come from a separate %.1f s run counted with %s.\n\n",
 		connectThreads(r), m.Cores, r.Repeats, r.WindowSeconds, r.SyscallSeconds, r.SyscallMethod)
