@@ -22,7 +22,8 @@ test:
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 # The design-alternatives table (bench/results.md, .json, .svg; about 8 min,
-# budgeted) and flood ping beside iputils (bench/ping.sh, needs root).
+# budgeted), with C reference rows when `cc` is there, and flood ping beside
+# iputils (bench/ping.sh, needs root).
 # Ctrl-C writes what was measured to bench/results-partial.* and exits 130.
 # The harness is built and run, not `go run`: so its exit status reaches
 # make, and make's SIGTERM reaches it (go run would die and leave it running).
