@@ -1,11 +1,8 @@
 package servers
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"sync"
 	"time"
 	"unsafe"
@@ -19,41 +16,73 @@ import (
 // ours, reap them, count what they did, end them on stop.
 //
 // Reaping. A child that ends stays a zombie until its parent waits for it.
-// The parent waits with wait4(-1, WNOHANG) in a loop (sys.Reap) after each
-// accept and whenever SIGCHLD arrives (signal.Notify: a goroutine reaps), so
-// no zombie outlives the next accept or signal. The loop matters: signals of
-// one kind do not queue, and one SIGCHLD may announce several ended
-// children.
+// A C server learns of the end from SIGCHLD: its handler loops on
+// wait4(-1, WNOHANG), which interrupts the parent's accept (EINTR). A Go
+// program cannot do that on one thread of its own choosing. The runtime
+// owns every signal handler, and a signal sent to the process is taken by
+// whichever of its threads gets to it first (often the runtime's monitor,
+// not the thread blocked in accept, whose call is then silently
+// restarted); signal.Notify hands it to a goroutine on yet another
+// thread; and a signalfd sees only signals blocked in every thread, which
+// Go's threads do not block. So the parent asks the kernel for a pidfd per
+// child (pidfd_open(2), Linux 5.3): a descriptor that poll(2) reports
+// readable once that child has ended. The parent sleeps in one poll over
+// its listening socket (or its stop eventfd) and its children's pidfds,
+// and when a pidfd is readable it reaps that child with wait4(PID) and
+// closes the pidfd. No signal is involved, nothing is missed, and a
+// zombie lives only until the parent's poll returns: at once when the
+// parent is asleep, after its current accept and fork when it is not.
 //
-// wait4(-1) takes any child of the process, so the table of whose child is
-// whose (family) is process-wide: two forking servers in one process, as in
-// the tests, reap for each other and hand each pid to its owner. The table's
-// lock is held from fork to registration, so a child that ends at once is
-// never reaped before it is known. The models own every child of the
-// process: do not run them next to os/exec in one process.
+// A child whose pidfd cannot be opened (the parent is at its descriptor
+// limit: EMFILE) is not lost: while there is one, the poll has a timeout
+// of reapEvery, and each wake-up tries wait4(PID, WNOHANG) for it.
+//
+// passfd needs no pidfds: each worker holds the other end of a channel
+// whose end of file the parent already waits for in its epoll set, and
+// then reaps that worker with wait4(PID) (ownerReaps).
+//
+// Every call is made by the goroutine that runs the model: in netprog, the
+// main goroutine, which keeps the process's first thread (cmd/netprog
+// locks it in an init), so strace -f shows the parent's whole history
+// under the process id. Children are reaped by pid, never with wait4(-1),
+// so several forking servers in one process (the tests) never reap each
+// other's children; os/exec beside them is safe too.
 
-// family is the process's table of forked children. Its mutex also guards
-// childArgs, the parent's message to the child being forked.
-var family struct {
-	mu    sync.Mutex
-	owner map[int]*children
+// reapEvery bounds the life of a zombie whose pidfd could not be opened.
+const reapEvery = 100 * time.Millisecond
+
+// forking serializes forks across the servers of a process: it guards
+// childArgs and passfdArgs, the parent's message to the child being
+// forked, from the moment they are written until the child has its copy.
+var forking sync.Mutex
+
+// child is one forked child, as its parent knows it.
+type child struct {
+	pid   int
+	pidfd int  // -1: none could be opened; reaped by the reapEvery timeout
+	slot  int  // its counters in children.counts
+	lost  bool // ownerReaps: the model no longer hears from it (see orphan)
 }
 
-// children are the forked children of one server.
+// children are the forked children of one server. One goroutine (the
+// model's) uses it: nothing here is locked but the fork itself.
 type children struct {
 	cfg *Config
 	st  *Stats
 
-	// Under family.mu:
-	live     map[int]int  // pid -> slot in counts
-	free     []int        // slots of reaped children
-	next     int          // first slot never used
-	counts   []childCount // shared with the children (sys.MapShared)
-	mem      []byte
-	stopping bool
-	killed   int  // ended by a signal we did not send
-	sentKill bool // stop has sent SIGKILL
-	stopped  int  // workers ended by stop's signals (workers only)
+	order     []*child       // the live children, oldest first: the order of the poll set
+	byPidfd   map[int]*child // the watched ones, by pidfd
+	unwatched int            // live children without a pidfd
+	lost      int            // of those, ownerReaps children the model lost track of (orphan)
+	free      []int          // slots of reaped children
+	next      int            // first slot never used
+	counts    []childCount   // shared with the children (sys.MapShared)
+	mem       []byte
+	stopping  bool
+	killed    int  // ended by a signal we did not send
+	sentKill  bool // stop has sent SIGKILL
+	stopped   int  // workers ended by stop's signals (workers only)
+	noPidfd   bool // said once that a pidfd could not be opened
 
 	// workers marks a pool's children (prefork, passfd): only a stop ends
 	// them, so a stop reports them in one line, "Stopped 4 workers", not
@@ -62,10 +91,11 @@ type children struct {
 	// spawn.
 	workers bool
 
-	reaped chan struct{} // a child of ours was reaped (capacity 1)
-	sigc   chan os.Signal
-	done   chan struct{}
-	wg     sync.WaitGroup
+	// ownerReaps: the model learns of each child's end by other means
+	// and calls reap (passfd: its channel's end of file), or orphan when
+	// it loses track of one. No pidfds are opened until the stop, which
+	// waits for every child the same way.
+	ownerReaps bool
 }
 
 // overflowSlot is the index of the slot children share when every slot is
@@ -74,43 +104,22 @@ type children struct {
 func (c *children) overflowSlot() int { return len(c.counts) - 1 }
 
 // newChildren prepares for up to slots concurrent children (more share one
-// slot) and starts reaping on SIGCHLD. cfg.Log must already be safe for
-// concurrent use (lockedWriter).
+// slot).
 func newChildren(cfg *Config, st *Stats, slots int) (*children, error) {
 	size := (slots + 1) * int(unsafe.Sizeof(childCount{}))
 	mem, err := sys.MapShared(size)
 	if err != nil {
 		return nil, err
 	}
-	c := &children{
-		cfg: cfg, st: st, live: map[int]int{}, mem: mem,
+	return &children{
+		cfg: cfg, st: st, mem: mem, byPidfd: map[int]*child{},
 		counts: unsafe.Slice((*childCount)(unsafe.Pointer(&mem[0])), slots+1),
-		reaped: make(chan struct{}, 1),
-		sigc:   make(chan os.Signal, 1),
-		done:   make(chan struct{}),
-	}
-	// Ask for SIGCHLD before the first fork, so no child's end goes unheard.
-	signal.Notify(c.sigc, unix.SIGCHLD)
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		for {
-			select {
-			case <-c.sigc:
-				reapChildren()
-			case <-c.done:
-				return
-			}
-		}
-	}()
-	return c, nil
+	}, nil
 }
 
 // spawn forks a child that runs child (a nosplit function of forkchild.go)
-// after args has filled childArgs for it, and registers it.
+// after args has filled childArgs for it, registers it and opens its pidfd.
 func (c *children) spawn(child func() int, args func()) (int, error) {
-	family.mu.Lock()
-	defer family.mu.Unlock()
 	slot := c.overflowSlot()
 	switch {
 	case len(c.free) > 0:
@@ -123,53 +132,167 @@ func (c *children) spawn(child func() int, args func()) (int, error) {
 	if slot != c.overflowSlot() {
 		c.counts[slot] = childCount{}
 	}
+	forking.Lock()
 	args()
 	childArgs.counts, childArgs.slot = c.counts, slot
 	pid, err := sys.Fork(child)
+	forking.Unlock()
 	if err != nil {
 		if slot != c.overflowSlot() {
 			c.free = append(c.free, slot)
 		}
 		return -1, err
 	}
-	if family.owner == nil {
-		family.owner = map[int]*children{}
-	}
-	family.owner[pid] = c
-	c.live[pid] = slot
+	c.add(pid, slot)
 	return pid, nil
 }
 
-// count is how many children are running (or ended and not yet reaped).
-func (c *children) count() int {
-	family.mu.Lock()
-	defer family.mu.Unlock()
-	return len(c.live)
-}
-
-// reapChildren reaps every ended child of the process and tells its owner.
-func reapChildren() {
-	family.mu.Lock()
-	defer family.mu.Unlock()
-	sys.Reap(func(pid int, ws unix.WaitStatus) {
-		if c := family.owner[pid]; c != nil {
-			delete(family.owner, pid)
-			c.ended(pid, ws)
+// add registers a new child and opens its pidfd. A child that has already
+// ended is still ours (only its parent's wait removes it), so the pidfd
+// cannot name another process.
+func (c *children) add(pid, slot int) {
+	k := &child{pid: pid, pidfd: -1, slot: slot}
+	c.order = append(c.order, k)
+	if c.ownerReaps {
+		c.unwatched++
+		return
+	}
+	fd, err := sys.PidfdOpen(pid)
+	if err != nil {
+		c.unwatched++
+		if !c.noPidfd {
+			c.noPidfd = true
+			c.cfg.logf("Cannot watch child %d: %v: children without a pidfd are reaped within %v", pid, err, reapEvery)
 		}
-	})
+		return
+	}
+	k.pidfd = fd
+	c.byPidfd[fd] = k
 }
 
-// ended accounts for a reaped child; family.mu is held.
-func (c *children) ended(pid int, ws unix.WaitStatus) {
-	slot := c.live[pid]
-	delete(c.live, pid)
-	if slot != c.overflowSlot() {
-		c.harvest(slot)
-		c.free = append(c.free, slot)
+// count is how many children are running (or ended and not yet reaped).
+func (c *children) count() int { return len(c.order) }
+
+// pollFds appends a POLLIN entry for each live child's pidfd to fds.
+func (c *children) pollFds(fds []unix.PollFd) []unix.PollFd {
+	for _, k := range c.order {
+		if k.pidfd >= 0 {
+			fds = append(fds, unix.PollFd{Fd: int32(k.pidfd), Events: unix.POLLIN})
+		}
+	}
+	return fds
+}
+
+// timeout is how long the parent may sleep as far as its children are
+// concerned: forever (-1) while every one has a pidfd (or the model
+// watches them), reapEvery otherwise.
+func (c *children) timeout() time.Duration {
+	if c.unwatched > 0 && (!c.ownerReaps || c.stopping) || c.lost > 0 {
+		return reapEvery
+	}
+	return -1
+}
+
+// reap waits for the child pid, which the model knows is ending (ownerReaps).
+func (c *children) reap(pid int) {
+	for _, k := range c.order {
+		if k.pid == pid {
+			wpid, ws, err := sys.Wait4(pid, 0)
+			c.unwatched--
+			c.ended(k, ws, err == nil && wpid == pid)
+			return
+		}
+	}
+}
+
+// orphan is for a child the model has given up on without knowing that it
+// is ending (ownerReaps: passfd's channel failed with an error other than
+// its end): it is reaped like a child without a pidfd, by the reapEvery
+// timeout, which the model then polls for with reapUnwatched.
+func (c *children) orphan(pid int) {
+	for _, k := range c.order {
+		if k.pid == pid && !k.lost {
+			k.lost = true
+			c.lost++
+		}
+	}
+}
+
+// reapPolled reaps the children whose pidfds poll reported in fds
+// (entries that are not pidfds of ours are skipped), then tries the
+// unwatched ones. It returns how many it reaped.
+func (c *children) reapPolled(fds []unix.PollFd) int {
+	n := 0
+	for _, p := range fds {
+		if p.Revents != 0 && c.reapPidfd(int(p.Fd)) {
+			n++
+		}
+	}
+	return n + c.reapUnwatched()
+}
+
+// reapPidfd reaps the child of a readable pidfd (one that is not ours is
+// left alone) and closes the pidfd. The child has ended, so wait4 returns
+// at once; under strace -f it may wait a moment, since the kernel shows a
+// traced child's end to its tracer first.
+func (c *children) reapPidfd(fd int) bool {
+	k := c.byPidfd[fd]
+	if k == nil {
+		return false
+	}
+	pid, ws, err := sys.Wait4(k.pid, 0)
+	delete(c.byPidfd, fd)
+	sys.Close(fd)
+	if err != nil || pid != k.pid {
+		// ECHILD: someone else in this process reaped it (wait4(-1)).
+		c.ended(k, 0, false)
+		return true
+	}
+	c.ended(k, ws, true)
+	return true
+}
+
+// reapUnwatched tries wait4(PID, WNOHANG) for each child without a pidfd.
+func (c *children) reapUnwatched() int {
+	if c.unwatched == 0 {
+		return 0
+	}
+	n := 0
+	for _, k := range append([]*child(nil), c.order...) {
+		if k.pidfd >= 0 || c.ownerReaps && !c.stopping && !k.lost {
+			continue
+		}
+		pid, ws, err := sys.Wait4(k.pid, unix.WNOHANG)
+		if err == nil && pid == 0 {
+			continue // still running
+		}
+		c.unwatched--
+		if k.lost {
+			c.lost--
+		}
+		c.ended(k, ws, err == nil)
+		n++
+	}
+	return n
+}
+
+// ended accounts for a reaped child (known: its status ws is known).
+func (c *children) ended(k *child, ws unix.WaitStatus, known bool) {
+	for i, o := range c.order {
+		if o == k {
+			c.order = append(c.order[:i], c.order[i+1:]...)
+			break
+		}
+	}
+	if k.slot != c.overflowSlot() {
+		c.harvest(k.slot)
+		c.free = append(c.free, k.slot)
 	}
 	c.st.Children.Add(1)
 	how, quiet := "", false
 	switch {
+	case !known:
+		how = ": reaped by someone else in this process"
 	case ws.Exited() && ws.ExitStatus() == 0:
 	case ws.Exited():
 		how = ": " + c.childError(unix.Errno(ws.ExitStatus()))
@@ -184,11 +307,7 @@ func (c *children) ended(pid int, ws unix.WaitStatus) {
 		how = ": " + sys.ExitDescription(ws)
 	}
 	if !quiet {
-		c.cfg.logf("Reaped child process: %d%s", pid, how)
-	}
-	select {
-	case c.reaped <- struct{}{}:
-	default:
+		c.cfg.logf("Reaped child process: %d%s", k.pid, how)
 	}
 }
 
@@ -209,59 +328,62 @@ func (c *children) harvest(slot int) {
 	c.counts[slot] = childCount{}
 }
 
-// waitRoom returns when fewer than max children run (max 0: no limit), or
-// false when ctx ends first: the -max-children bound. Meanwhile the
-// connections wait in the listen queue.
-func (c *children) waitRoom(ctx context.Context, max int) bool {
-	for max > 0 {
-		reapChildren()
-		if c.count() < max {
-			return true
-		}
-		select {
-		case <-c.reaped:
-		case <-ctx.Done():
-			return false
-		}
-	}
-	return true
-}
-
 // stopWait is how long stop waits for children to end after SIGTERM
 // before it sends SIGKILL, and again after that.
 const stopWait = 5 * time.Second
 
 // stop ends every child (SIGTERM, then SIGKILL for those still there after
-// stopWait), reaps them all, stops listening for SIGCHLD and releases the
-// shared memory.
+// stopWait), reaps them all, and releases the shared memory. It waits for
+// the children one after another, oldest first, each with a poll on its
+// pidfd: they were all signalled at once, so this costs no time, and the
+// stop reads the same in strace every time.
 func (c *children) stop() {
 	c.signalAll(unix.SIGTERM, true)
-	timer := time.NewTimer(stopWait)
-	defer timer.Stop()
-	killed := false
-wait:
-	for {
-		reapChildren()
-		if c.count() == 0 {
-			break
+	// The children the model watched by other means (passfd's) are now
+	// watched as the others are.
+	for _, k := range c.order {
+		if k.pidfd >= 0 {
+			continue
 		}
-		select {
-		case <-c.reaped:
-		case <-timer.C:
+		if fd, err := sys.PidfdOpen(k.pid); err == nil {
+			k.pidfd = fd
+			c.byPidfd[fd] = k
+			c.unwatched--
+		}
+	}
+	deadline := time.Now().Add(stopWait)
+	killed := false
+	fds := make([]unix.PollFd, 1)
+	for c.count() > 0 {
+		now := time.Now()
+		if !now.Before(deadline) {
 			if killed {
 				c.cfg.logf("%s could not be reaped", childProcesses(c.count()))
-				break wait
+				break
 			}
 			c.signalAll(unix.SIGKILL, false)
 			killed = true
-			timer.Reset(stopWait)
+			deadline = now.Add(stopWait)
+		}
+		wait := deadline.Sub(now)
+		k := c.order[0]
+		if k.pidfd < 0 {
+			sys.Poll(nil, min(wait, reapEvery))
+			c.reapUnwatched()
+			continue
+		}
+		fds[0] = unix.PollFd{Fd: int32(k.pidfd), Events: unix.POLLIN}
+		if _, err := sys.Poll(fds, wait); err != nil {
+			c.cfg.logf("Stopping: %v", err)
+			break
+		}
+		c.reapPolled(fds)
+	}
+	for _, k := range c.order { // only if some could not be reaped
+		if k.pidfd >= 0 {
+			sys.Close(k.pidfd)
 		}
 	}
-	close(c.done)
-	signal.Stop(c.sigc)
-	c.wg.Wait()
-
-	family.mu.Lock()
 	c.harvest(c.overflowSlot())
 	if c.stopped > 0 {
 		c.cfg.logf("Stopped %s", count(c.stopped, "worker", "workers"))
@@ -269,28 +391,25 @@ wait:
 	if c.killed > 0 {
 		c.cfg.logf("%s crashed or killed (reaped and counted above)", childProcesses(c.killed))
 	}
-	family.mu.Unlock()
 	sys.Unmap(c.mem)
 }
 
-// signalAll sends sig to every live child; with the lock held, so that no
-// pid is reaped (and perhaps reused) between the look-up and the kill.
+// signalAll sends sig to every live child. Only this goroutine reaps
+// them, so none can have been reaped (and its pid reused) meanwhile.
 func (c *children) signalAll(sig unix.Signal, stopping bool) {
-	family.mu.Lock()
-	defer family.mu.Unlock()
 	if stopping {
 		c.stopping = true
-		if n := len(c.live); n > 0 && !c.workers {
+		if n := c.count(); n > 0 && !c.workers {
 			c.cfg.logf("Stopping: ending %s", childProcesses(n))
 		}
 	}
 	c.sentKill = c.sentKill || sig == unix.SIGKILL
-	for pid := range c.live {
-		sys.Kill(pid, sig)
+	for _, k := range c.order {
+		sys.Kill(k.pid, sig)
 	}
 }
 
-// setChildProto writes the protocol into childArgs; family.mu is held.
+// setChildProto writes the protocol into childArgs; forking is held.
 func setChildProto(p Protocol) {
 	childArgs.prefixLen = copy(childArgs.prefix[:], p.Prefix)
 	childArgs.quit, childArgs.raw = p.Quit, p.Raw
@@ -304,8 +423,7 @@ func checkChildProto(p Protocol) error {
 	return nil
 }
 
-// lockedWriter serializes log lines written from several goroutines (the
-// accept loop and the SIGCHLD reaper).
+// lockedWriter serializes log lines written from several goroutines.
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer

@@ -2,6 +2,9 @@ package servers
 
 import (
 	"context"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"netprog/sys"
 )
@@ -9,9 +12,9 @@ import (
 func init() { register("fork", Fork) }
 
 // Fork is the course's forking echo server (fork-server): the parent
-// accepts, forks a child per client with a real fork(2) (sys.Fork: clone with
-// SIGCHLD only), closes its copy of the client socket and goes back to
-// accept; the child closes its copy of the listening socket and serves the
+// accepts, forks a child per client with a real fork(2) (sys.Fork: clone3,
+// or clone, with SIGCHLD for exit signal and no CLONE_VM), closes its copy
+// of the client socket and goes back to accept; the child closes its copy of the listening socket and serves the
 // client alone, then exits. Each client gets a process: its own memory, its
 // own crash, its own CPU time in getrusage(RUSAGE_CHILDREN).
 //
@@ -22,12 +25,16 @@ func init() { register("fork", Fork) }
 // kept the listening socket would keep the port open after the server
 // stopped.
 //
-// The parent reaps with wait4(-1, WNOHANG) after each accept and on SIGCHLD
-// (children.go), printing "Reaped child process: PID". cfg.MaxChildren bounds
-// the children running at once: the parent stops accepting until one ends,
-// and new connections wait in the listen queue. cfg.IdleTimeout is set on the
-// client socket (SO_RCVTIMEO and SO_SNDTIMEO) before the fork. On stop the
-// children get SIGTERM and are reaped.
+// The parent sleeps in one poll(2) over the listening socket and a pidfd
+// per child (children.go says why not SIGCHLD): a readable listening
+// socket is a connection to accept, a readable pidfd a child to reap with
+// wait4(PID), printing "Reaped child process: PID". cfg.MaxChildren bounds
+// the children running at once: while they are that many the parent stops
+// asking poll about the listening socket, and new connections wait in the
+// listen queue. cfg.IdleTimeout is set on the client socket (SO_RCVTIMEO
+// and SO_SNDTIMEO) before the fork. On stop (a goroutine shuts the
+// listening socket down, which ends the poll) the children get SIGTERM and
+// are reaped.
 //
 // The child runs the allocation-free loop of forkchild.go; it does not log
 // (formatting text needs the runtime it cannot use): watch it with
@@ -55,9 +62,33 @@ func Fork(ctx context.Context, cfg Config) (*Stats, error) {
 	}
 	defer kids.stop()
 
+	var pausedUntil time.Time // not accepting: fork failed
+	fds := make([]unix.PollFd, 0, 64)
 	for ctx.Err() == nil {
-		if !kids.waitRoom(ctx, cfg.MaxChildren) {
-			break
+		now := time.Now()
+		room := cfg.MaxChildren == 0 || kids.count() < cfg.MaxChildren
+		accepting := room && !now.Before(pausedUntil)
+		// The listening socket stays in the set when not accepting, with no
+		// events: poll still reports its POLLHUP, which is how the stop
+		// (shutdown) ends the wait.
+		var events int16
+		if accepting {
+			events = unix.POLLIN
+		}
+		fds = append(fds[:0], unix.PollFd{Fd: int32(lfd), Events: events})
+		fds = kids.pollFds(fds)
+		timeout := kids.timeout()
+		if room && now.Before(pausedUntil) {
+			if d := pausedUntil.Sub(now); timeout < 0 || d < timeout {
+				timeout = d
+			}
+		}
+		if _, err := sys.Poll(fds, timeout); err != nil {
+			return st, err
+		}
+		kids.reapPolled(fds[1:])
+		if !accepting || fds[0].Revents == 0 || ctx.Err() != nil {
+			continue
 		}
 		fd, peer, err := accept(ctx, &cfg, st, lfd)
 		if err != nil {
@@ -66,7 +97,6 @@ func Fork(ctx context.Context, cfg Config) (*Stats, error) {
 		if fd < 0 {
 			continue
 		}
-		reapChildren()
 		cfg.logf("Received the connection from: %s", peer)
 		if cfg.IdleTimeout > 0 {
 			sys.SetRecvTimeout(fd, cfg.IdleTimeout)
@@ -84,7 +114,7 @@ func Fork(ctx context.Context, cfg Config) (*Stats, error) {
 			// client sees its connection closed; try again later.
 			st.Refused.Add(1)
 			cfg.logf("Cannot fork for %s: %v: connection closed", peer, err)
-			pause(ctx, acceptBackoff)
+			pausedUntil = time.Now().Add(acceptBackoff)
 			continue
 		}
 		cfg.logf("Forked child process: %d", pid)

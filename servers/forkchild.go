@@ -13,7 +13,7 @@ import (
 // says why): functions are //go:nosplit and //go:norace, data lives in
 // global arrays, and what the child needs to know (which socket, what
 // prefix, which counters) the parent writes into childArgs just before the
-// fork, under family.mu. The child reads its own copy: fork copies memory,
+// fork, under the forking lock. The child reads its own copy: fork copies memory,
 // so the parent can change childArgs for the next child at once.
 //
 // The child speaks the same protocol as converse (conn.go), re-implemented

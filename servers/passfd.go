@@ -3,6 +3,7 @@ package servers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,8 +41,10 @@ func init() { register("passfd", Passfd) }
 // kernel closed the child's end): it closes its end and forks a
 // replacement, slowing down when children die faster than one pool per
 // second. A connection given to a child that died before taking it is
-// released with the channel. The reaper of children.go reaps and logs
-// them. cfg.IdleTimeout is set on each client socket (SO_RCVTIMEO and
+// released with the channel. The end of file is also when the parent
+// reaps the child, with wait4(PID): it has closed its descriptors and is
+// ending, so the wait is short, and no pidfd is needed (children.go).
+// cfg.IdleTimeout is set on each client socket (SO_RCVTIMEO and
 // SO_SNDTIMEO) before it is passed: socket options belong to the socket,
 // not to the descriptor. On stop the children get SIGTERM and are reaped,
 // and the channels are closed; a child whose parent dies reads end of
@@ -82,6 +85,7 @@ func Passfd(ctx context.Context, cfg Config) (*Stats, error) {
 		return l.st, err
 	}
 	kids.workers = true
+	kids.ownerReaps = true
 	p := &pool{cfg: &cfg, l: l, kids: kids, epfd: epfd, size: workers, brake: forkBrake{size: workers},
 		byChannel: map[int]*poolChild{}, listening: true}
 	defer func() {
@@ -169,6 +173,9 @@ func (p *pool) run() error {
 				}
 			}
 		}
+		if p.kids.lost > 0 {
+			p.kids.reapUnwatched()
+		}
 		// The listening socket last, so that children freed (or found
 		// dead) in this batch are known before connections are handed out.
 		if acceptNow {
@@ -196,11 +203,14 @@ func (p *pool) watchListener(now time.Time) error {
 }
 
 // timeout is how long the loop may wait: until an accept pause or a
-// replacement brake ends (-1: no limit).
+// replacement brake ends, or reapEvery while a child is lost (-1: no
+// limit).
 func (p *pool) timeout(now time.Time) time.Duration {
-	d := time.Duration(-1)
+	d := p.kids.timeout()
 	if now.Before(p.l.pausedUntil) {
-		d = p.l.pausedUntil.Sub(now)
+		if u := p.l.pausedUntil.Sub(now); d < 0 || u < d {
+			d = u
+		}
 	}
 	if len(p.byChannel) < p.size && p.brake.on(now) {
 		if b := p.brake.until.Sub(now); d < 0 || b < d {
@@ -271,9 +281,12 @@ func (p *pool) heard(c *poolChild, now time.Time) {
 	}
 }
 
-// retire takes a dead child out of the pool and closes the parent's end of
-// its channel (which also takes it out of the epoll set). The reaper
-// collects the process; refill forks a replacement.
+// retire takes a dead child out of the pool, closes the parent's end of
+// its channel (which also takes it out of the epoll set) and reaps the
+// process; refill forks a replacement. A child whose end is closed (end
+// of file, EPIPE, ECONNRESET) is ending, and wait4 waits only for that; one
+// whose channel failed otherwise reads end of file now, and is reaped by
+// the reapEvery timeout (children.orphan).
 func (p *pool) retire(c *poolChild, err error, now time.Time) {
 	delete(p.byChannel, c.ch)
 	for i, ic := range p.idle {
@@ -288,6 +301,11 @@ func (p *pool) retire(c *poolChild, err error, now time.Time) {
 		why = err.Error()
 	}
 	p.cfg.logf("Worker %d left the pool: %s", c.pid, why)
+	if e := sys.Errno(err); err == nil || e == unix.EPIPE || e == unix.ECONNRESET {
+		p.kids.reap(c.pid) // its end is closed: it is ending
+	} else {
+		p.kids.orphan(c.pid) // it reads end of file on its channel, perhaps after a client
+	}
 	p.brake.died(p.cfg, now)
 }
 
@@ -332,10 +350,16 @@ func (p *pool) spawn() error {
 	return nil
 }
 
-// closeChannels closes the parent's end of every channel.
+// closeChannels closes the parent's end of every channel, in the order of
+// their numbers (so that a stop reads the same in strace every time).
 func (p *pool) closeChannels() {
-	for _, c := range p.byChannel {
-		sys.Close(c.ch)
+	chans := make([]int, 0, len(p.byChannel))
+	for ch := range p.byChannel {
+		chans = append(chans, ch)
+	}
+	slices.Sort(chans)
+	for _, ch := range chans {
+		sys.Close(ch)
 	}
 	p.byChannel, p.idle = nil, nil
 }

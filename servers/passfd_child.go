@@ -12,7 +12,7 @@ import (
 // (serveChild), on descriptors that arrive over its channel.
 
 // passfdArgs is the parent's message to the next passfd worker, written
-// under family.mu just before the fork, like childArgs.
+// under the forking lock just before the fork, like childArgs.
 var passfdArgs struct {
 	channel int // the child's end of its socketpair with the parent
 }

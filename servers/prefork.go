@@ -22,10 +22,12 @@ func init() { register("prefork", Prefork) }
 // Each child first closes every descriptor but the listening socket and the
 // standard three (close_range(2)): it inherited the parent's runtime
 // descriptors and anything else open at the time of the fork. The parent
-// only watches: it reaps children that die (a crash, a kill) and forks
-// replacements, slowing down when children die faster than one set of
-// workers per second, so a child that dies at start cannot make it fork in
-// a loop. On stop it ends the children with SIGTERM and reaps them.
+// only watches, asleep in one poll(2) over a pidfd per worker and the
+// eventfd a goroutine writes on stop (children.go says why not SIGCHLD):
+// it reaps workers that die (a crash, a kill) and forks replacements,
+// slowing down when workers die faster than one set of workers per second,
+// so a worker that dies at start cannot make it fork in a loop. On stop it
+// ends the workers with SIGTERM and reaps them.
 //
 // Connections and bytes are counted by the children in memory shared with
 // the parent (sys.MapShared) and summed when each child is reaped.
@@ -43,6 +45,12 @@ func Prefork(ctx context.Context, cfg Config) (*Stats, error) {
 		return nil, err
 	}
 	defer sys.Close(lfd)
+	wake, err := sys.Eventfd(unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	defer sys.Close(wake)
+	defer onCancel(ctx, func() { sys.EventfdSignal(wake) })()
 
 	st := &Stats{}
 	kids, err := newChildren(&cfg, st, workers)
@@ -58,7 +66,7 @@ func Prefork(ctx context.Context, cfg Config) (*Stats, error) {
 		setChildProto(cfg.Proto)
 	}
 	brake := forkBrake{size: workers}
-	reaped := st.Children.Load()
+	fds := make([]unix.PollFd, 0, workers+1)
 	for {
 		now := time.Now()
 		for !brake.on(now) && ctx.Err() == nil && kids.count() < workers {
@@ -69,19 +77,22 @@ func Prefork(ctx context.Context, cfg Config) (*Stats, error) {
 			}
 			cfg.logf("Forked worker process: %d", pid)
 		}
-		var resume <-chan time.Time
-		if brake.on(now) {
-			resume = time.After(brake.until.Sub(now))
-		}
-		select {
-		case <-ctx.Done():
-			return st, nil
-		case <-kids.reaped:
-			// One wake-up may stand for several children reaped.
-			for ; reaped < st.Children.Load(); reaped++ {
-				brake.died(&cfg, time.Now())
+		fds = append(fds[:0], unix.PollFd{Fd: int32(wake), Events: unix.POLLIN})
+		fds = kids.pollFds(fds)
+		timeout := kids.timeout()
+		if brake.on(now) && kids.count() < workers {
+			if d := brake.until.Sub(now); timeout < 0 || d < timeout {
+				timeout = d
 			}
-		case <-resume:
+		}
+		if _, err := sys.Poll(fds, timeout); err != nil {
+			return st, err
+		}
+		if fds[0].Revents != 0 || ctx.Err() != nil {
+			return st, nil
+		}
+		for n := kids.reapPolled(fds[1:]); n > 0; n-- {
+			brake.died(&cfg, time.Now())
 		}
 	}
 }

@@ -152,16 +152,20 @@ func ChildGetpid() int {
 	return int(pid)
 }
 
-// ChildSleep wraps nanosleep(2): it sleeps for *ts, which it consumes (after
-// an EINTR the kernel writes the time left into it and the sleep goes on).
-// ts must point to memory the parent prepared.
+// ChildSleep wraps clock_nanosleep(2) on CLOCK_MONOTONIC, the call the
+// parent's Nanosleep makes too (the Go runtime's own sleeps are
+// nanosleep(2), so strace -e trace=clock_nanosleep shows the program's
+// sleeps alone): it sleeps for *ts, which it consumes (after an EINTR the
+// kernel writes the time left into it and the sleep goes on). ts must
+// point to memory the parent prepared.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func ChildSleep(ts *unix.Timespec) unix.Errno {
 	for {
-		_, _, e := syscall.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(ts)), uintptr(unsafe.Pointer(ts)), 0)
+		_, _, e := syscall.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, 0,
+			uintptr(unsafe.Pointer(ts)), uintptr(unsafe.Pointer(ts)), 0, 0)
 		if e != unix.EINTR {
 			return e
 		}

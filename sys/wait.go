@@ -2,6 +2,7 @@ package sys
 
 import (
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -40,10 +41,12 @@ func Wait4(pid, options int) (int, unix.WaitStatus, error) {
 
 // Reap collects every child that has already ended, without waiting:
 // wait4(-1, WNOHANG) until it returns 0 (the others still run) or ECHILD (no
-// child left), calling ended for each. This is the loop a forking server runs
-// after each accept and on SIGCHLD: signals of the same kind do not queue,
-// so one SIGCHLD may stand for many ended children, and only a loop collects
-// them all. It returns how many it reaped.
+// child left), calling ended for each. This is the loop a C server runs in
+// its SIGCHLD handler: signals of the same kind do not queue, so one
+// SIGCHLD may stand for many ended children, and only a loop collects them
+// all. It returns how many it reaped. (netprog's forking servers wait for
+// their children's pidfds instead, on their main thread: see
+// servers/children.go for why a Go program cannot wait for SIGCHLD.)
 func Reap(ended func(pid int, status unix.WaitStatus)) int {
 	n := 0
 	for {
@@ -105,3 +108,68 @@ var waitFlags = []flagName{
 }
 
 func fmtWaitOptions(o int) string { return flagNames(o, waitFlags) }
+
+// PidfdOpen wraps pidfd_open(2) (Linux 5.3): a descriptor that refers to
+// the process pid itself, not to its number, so it can never name another
+// process that got the number after this one was reaped. poll(2) and
+// epoll report it readable (POLLIN) once the process has ended: a parent
+// waits for its children's ends in the same call as for its sockets,
+// without signals. The descriptor is close-on-exec; close it after the
+// child is reaped.
+func PidfdOpen(pid int) (int, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	trace("pidfd_open", itoa(pid)+", 0", fd, err)
+	if err != nil {
+		return -1, syscallErr("pidfd_open", err)
+	}
+	return fd, nil
+}
+
+// WaitEnded waits for the child pid to end without reaping it:
+// waitid(P_PID, pid, WEXITED|WNOWAIT). The child stays a zombie, its
+// status still there for a later wait4; zombie-demo shows it so.
+func WaitEnded(pid int) error {
+	var info unix.Siginfo
+	err := restart(func() error { return unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil) })
+	trace("waitid", "P_PID, "+itoa(pid)+", {...}, WEXITED|WNOWAIT, NULL", 0, err)
+	return syscallErr("waitid", err)
+}
+
+// Nanosleep sleeps for d with clock_nanosleep(2) on CLOCK_MONOTONIC, in the
+// calling thread: a sleep that strace shows as the program's own, where
+// time.Sleep parks the goroutine and lets the runtime wait (futex, or its
+// epoll's timeout). A signal handler that runs on this thread ends the
+// sleep early (EINTR): it returns the time left, and the caller decides
+// whether to sleep again. (The Go runtime's own sleeps, the system
+// monitor's, are nanosleep(2): clock_nanosleep is this program's.)
+func Nanosleep(d time.Duration) (left time.Duration, err error) {
+	if d <= 0 {
+		return 0, nil
+	}
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	var rem unix.Timespec
+	err = unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, &rem)
+	if Tracing() {
+		trace("clock_nanosleep", "CLOCK_MONOTONIC, 0, "+fmtTimespec(ts)+", "+fmtTimespec(rem), 0, err)
+	}
+	if err == unix.EINTR {
+		return time.Duration(rem.Nano()), nil
+	}
+	return 0, syscallErr("clock_nanosleep", err)
+}
+
+// Sleep is Nanosleep until all of d has passed, whatever signals come.
+func Sleep(d time.Duration) error {
+	for d > 0 {
+		var err error
+		if d, err = Nanosleep(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fmtTimespec renders a timespec as strace does: {tv_sec=1, tv_nsec=0}.
+func fmtTimespec(ts unix.Timespec) string {
+	return "{tv_sec=" + itoa(int(ts.Sec)) + ", tv_nsec=" + itoa(int(ts.Nsec)) + "}"
+}

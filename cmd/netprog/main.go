@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -50,6 +51,14 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 var stdout io.Writer = os.Stdout
+
+// The main goroutine keeps the process's first thread for the whole run:
+// locked during init, it is never moved, so every call the program makes
+// from it (a server's accept4, a parent's clone, close and wait4, a demo's
+// sleep) shows under the process id in strace -f, not under whichever
+// thread the scheduler picked. The runtime's own threads still come and
+// go beside it.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	os.Exit(run(os.Args[1:]))

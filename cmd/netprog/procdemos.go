@@ -45,14 +45,14 @@ func init() {
 	register(&command{
 		name:    "fork-demo",
 		teaches: "fork(2) returns twice: parent and child run on, each with its own pid and its own copy of memory",
-		watch:   "strace -f -e trace=clone,getpid,write,nanosleep,wait4,exit_group ./netprog fork-demo -sleep 1",
+		watch:   "strace -f -e trace=clone3,getpid,write,clock_nanosleep,wait4,exit_group ./netprog fork-demo -sleep 1",
 		setup:   setupForkDemo,
 	})
 	register(&command{
 		name:    "zombie-demo",
 		teaches: "a child that has ended is a zombie (state Z) until its parent reaps it with wait4(2)",
-		watch: "./netprog zombie-demo &   then: ps -o pid,ppid,stat,cmd --ppid PARENT\n" +
-			"strace -f -e trace=clone,exit_group,wait4 ./netprog zombie-demo -sleep 2 -reap",
+		watch: "./netprog zombie-demo &   then: ps -o pid,ppid,stat,cmd --ppid $(pgrep -o -x netprog)\n" +
+			"strace -f -e trace=clone3,exit_group,waitid,wait4,clock_nanosleep ./netprog zombie-demo -sleep 2 -reap",
 		setup: setupZombieDemo,
 	})
 }
@@ -101,7 +101,9 @@ func setupForkDemo(fs *flag.FlagSet) func([]string) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "Hello from the parent my pid is: %d\n", sys.Getpid())
-		time.Sleep(*sleep)
+		if err := sys.Sleep(*sleep); err != nil { // clock_nanosleep, as the child's
+			return err
+		}
 		fmt.Fprintln(stdout, "Hello from both of us:")
 		_, ws, err := sys.Wait4(child, 0)
 		if err != nil {
@@ -139,17 +141,18 @@ func setupZombieDemo(fs *flag.FlagSet) func([]string) error {
 		}
 		fmt.Fprintf(stdout, "Hello from the parent: child pid will be %d\n", child)
 		fmt.Fprintf(stdout, "See it with: ps -o pid,ppid,stat,cmd --ppid %d\n", parent)
-		state, err := awaitZombie(child, 30*time.Second)
+		// Wait for the child's end without collecting it (WNOWAIT), so that
+		// /proc shows it as it is now: a zombie.
+		if err := sys.WaitEnded(child); err != nil {
+			return err
+		}
+		state, err := procState(child)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Child %d state in /proc/%d/stat: %s\n", child, child, state)
+		fmt.Fprintf(stdout, "Child %d state in /proc/%d/stat: %s\n", child, child, describeState(state))
 		fmt.Fprintf(stdout, "sleeping %v...\n", *sleep)
-		t := time.NewTimer(*sleep)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !sleepUnlessDone(ctx, parent, *sleep) {
 			fmt.Fprintln(stdout, "interrupted")
 		}
 		if !*reap {
@@ -169,21 +172,40 @@ func setupZombieDemo(fs *flag.FlagSet) func([]string) error {
 	}
 }
 
-// awaitZombie polls /proc/PID/stat until the process is a zombie (it needs
-// a moment to run and exit after the fork) or d has passed, and returns its
-// state described: "Z (zombie)".
-func awaitZombie(pid int, d time.Duration) (string, error) {
-	deadline := time.Now().Add(d)
-	for {
-		state, err := procState(pid)
-		if err != nil {
-			return "", err
+// sleepUnlessDone sleeps for d with clock_nanosleep(2) on the main thread
+// (tid, the process id), unless ctx ends first: it reports whether the
+// whole sleep passed. A Ctrl-C may be taken by any thread of the process,
+// and the context ends a moment later on yet another, so the main thread's
+// sleep is not reliably interrupted by the signal itself: when ctx ends, a
+// goroutine sends the main thread SIGURG (tgkill), which the Go runtime
+// takes for a preemption request and otherwise ignores, and whose handler
+// ends the sleep with EINTR. It repeats it until the sleeper has seen the
+// end, in case the first one came just before the sleep began.
+func sleepUnlessDone(ctx context.Context, tid int, d time.Duration) bool {
+	woke := make(chan struct{})
+	defer close(woke)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-woke:
+			return
 		}
-		if state == 'Z' || time.Now().After(deadline) {
-			return describeState(state), nil
+		for {
+			unix.Tgkill(tid, tid, unix.SIGURG)
+			select {
+			case <-woke:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
-		time.Sleep(time.Millisecond)
+	}()
+	for d > 0 && ctx.Err() == nil {
+		var err error
+		if d, err = sys.Nanosleep(d); err != nil {
+			return false
+		}
 	}
+	return d <= 0
 }
 
 // procState reads a process's state letter from /proc/PID/stat: the field

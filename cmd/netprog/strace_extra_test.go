@@ -153,7 +153,8 @@ func TestStraceReuseport(t *testing.T) {
 // (its epoll holds the listening socket and the channels only). A worker
 // receives the descriptor with recvmsg, converses on it, closes it and
 // writes its free byte on the channel; it never accepts. The workers are
-// reaped with wait4(-1, ..., WNOHANG) at the stop.
+// reaped at the stop, each with wait4 of its pid, by the parent's main
+// thread.
 func TestStracePassfd(t *testing.T) {
 	const workers, clients = 2, 4
 	s := startStraced(t, "echo-server", "-model", "passfd", "-workers", strconv.Itoa(workers),
@@ -280,11 +281,14 @@ func TestStracePassfd(t *testing.T) {
 
 	reaped := 0
 	for _, c := range calls {
-		if c.Name == "wait4" && strings.HasPrefix(c.Args, "-1,") && strings.Contains(c.Args, "WNOHANG") && children[c.Ret] {
+		if c.Name == "wait4" && children[c.Ret] && strings.HasPrefix(c.Args, c.Ret+",") {
 			reaped++
+			if c.Pid != calls[0].Pid {
+				t.Errorf("wait4 by thread %d, not the parent's main thread: %s", c.Pid, c.Line)
+			}
 		}
 	}
 	if reaped != workers {
-		t.Errorf("wait4(-1, ..., WNOHANG) reaped %d workers, want %d", reaped, workers)
+		t.Errorf("wait4(PID) reaped %d workers, want %d", reaped, workers)
 	}
 }

@@ -9,10 +9,12 @@ import (
 )
 
 // The strace proofs of the fork and prefork lessons, on the server's own TCP
-// sockets (strace -f -yy names them): real forks (clone with SIGCHLD, no
-// CLONE_THREAD), the child's close of the listening socket, reaping with
-// wait4(-1, ..., WNOHANG), and no epoll anywhere near a TCP socket (the Go
-// runtime's own epoll, for timers, is expected and ignored).
+// sockets (strace -f -yy names them): real forks (clone or clone3 with
+// SIGCHLD, no CLONE_THREAD), the child's close of the listening socket, the
+// parent's whole history on its main thread (the process id), reaping with
+// wait4(PID) once the child's pidfd is readable, and no epoll anywhere near
+// a TCP socket (the Go runtime's own epoll, for timers, is expected and
+// ignored).
 
 // stopTraced stops the traced netprog with SIGINT and waits for strace to
 // finish writing its log. (strace itself ignores SIGINT while it runs a
@@ -68,9 +70,10 @@ func noEpollOnTCP(t *testing.T, calls []straceCall) {
 }
 
 // TestStraceFork: per client, accept4 then a clone with SIGCHLD and no
-// CLONE_THREAD, the parent's close of the client socket; in each child the
-// close of the listening socket, the conversation on the client socket and
-// exit_group; wait4(-1, ..., WNOHANG) collecting children.
+// CLONE_THREAD, pidfd_open of the child, the parent's close of the client
+// socket, all on the parent's main thread; in each child the close of the
+// listening socket, the conversation on the client socket and exit_group;
+// wait4 of each child's pid, by the main thread, collecting it.
 func TestStraceFork(t *testing.T) {
 	s := startStraced(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
 	const clients = 3
@@ -125,14 +128,28 @@ func TestStraceFork(t *testing.T) {
 			t.Errorf("child %s never called exit_group", child)
 		}
 	}
-	reaped := 0
+	parent := calls[0].Pid
+	reaped, watched := 0, 0
 	for _, c := range calls {
-		if c.Name == "wait4" && strings.HasPrefix(c.Args, "-1,") && strings.Contains(c.Args, "WNOHANG") && children[c.Ret] {
+		switch {
+		case c.Name == "wait4" && children[c.Ret] && strings.HasPrefix(c.Args, c.Ret+","):
 			reaped++
+		case c.Name == "pidfd_open" && children[strings.Split(c.Args, ",")[0]]:
+			watched++
+		default:
+			continue
+		}
+		if c.Pid != parent {
+			t.Errorf("%s by thread %d, not the parent's main thread %d: %s", c.Name, c.Pid, parent, c.Line)
 		}
 	}
-	if reaped != clients {
-		t.Errorf("wait4(-1, ..., WNOHANG) reaped %d children, want %d", reaped, clients)
+	for _, c := range calls {
+		if (c.Name == "accept4" && touchesTCP(c.Ret) || isForkClone(c)) && c.Pid != parent {
+			t.Errorf("%s by thread %d, not the parent's main thread %d: %s", c.Name, c.Pid, parent, c.Line)
+		}
+	}
+	if reaped != clients || watched != clients {
+		t.Errorf("wait4(PID) reaped %d children, pidfd_open watched %d; want %d each", reaped, watched, clients)
 	}
 	noEpollOnTCP(t, calls)
 }
