@@ -174,7 +174,7 @@ var courseOrder = []string{
 	"select-server", "select-client",
 	"nonblock-demo",
 	"ping", "traceroute", "icmp-responder",
-	"bench",
+	"bench", "check",
 }
 
 // listed is the commands in courseOrder, then any registered but missing
