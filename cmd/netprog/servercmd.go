@@ -35,7 +35,7 @@ var presets = []preset{
 		watch:   "strace -f -yy -e trace=%network,read,write,close ./netprog echo-server",
 		pick:    true},
 	{name: "fork-server", model: "fork", port: 50007, proto: servers.Protocol{Prefix: "you send:", Quit: true},
-		teaches: "echo server that forks a child per client and reaps it with wait4(WNOHANG)",
+		teaches: "echo server that forks a child per client and reaps it with wait4 when its pidfd says it exited",
 		more:    "The other designs with processes: echo-server -model prefork, echo-server -model passfd.",
 		watch: "strace -f -yy -e trace=%network,ppoll,clone3,pidfd_open,close,close_range,read,wait4,exit_group ./netprog fork-server\n" +
 			"ps -o pid,ppid,stat,cmd --ppid $(pgrep -o -x netprog)   (its children)"},
