@@ -508,7 +508,7 @@ func TestCRefRows(t *testing.T) {
 	}
 	md := markdown(res)
 	for _, want := range []string{"## Against C", "| epoll ÷ c-epoll |", "| fork ÷ c-fork |", "| c-fork-big ÷ c-fork |",
-		"| " + crefEpoll + " |", "fork requests/s vs C fork", "- c-fork-big as it started: "} {
+		"| " + crefEpoll + " |", "fork requests/s vs C fork", "- c-fork-big as it last started: "} {
 		if !strings.Contains(md, want) {
 			t.Errorf("results.md lacks %q", want)
 		}

@@ -148,8 +148,8 @@ type results struct {
 	CRefMissing string `json:"cref_missing,omitempty"`
 	// Footprints are the fork servers' address spaces: the Go fork
 	// model's and the C one's at rest, as the run started; the Go one's
-	// right after its first run under connect (forkUnderConnect); and
-	// the C one grown to that size, as it started.
+	// under connect (forkUnderConnect), as c-fork-big was last grown to
+	// it; and c-fork-big then, as it started.
 	Footprints map[string]footprint `json:"footprints,omitempty"`
 	// Partial is set when the run was interrupted: only some runs were
 	// measured, and each cell's figures are the median of the repeats it
@@ -338,16 +338,33 @@ func (h *harness) footprint(model, key, when string) {
 	fmt.Fprintf(h.log, "%-10s %s: %v\n", model, when, f)
 }
 
-// forkUnderConnect is the key of the Go fork server's size right after
-// its first run under connect: what it is while it forks, its heap grown
-// by the load (the C fork server is grown to this).
+// forkUnderConnect is the key of the Go fork server's size after its
+// latest run under connect, the size c-fork-big was last grown to: its
+// heap grows with the load (1 MB of anonymous memory at rest, 3 after a
+// second of connects, 6 after ten), and every fork pays for it.
 const forkUnderConnect = "fork under connect"
 
 // startGrown starts the C fork server grown to the Go fork server's size
-// under connect (at rest, if the Go server has not run connect yet).
+// now, or restarts it when the Go server has grown by more than a tenth
+// since, so that each repeat compares servers of the same size.
 func (h *harness) startGrown() (*server, error) {
-	if _, ok := h.res.Footprints[forkUnderConnect]; !ok {
-		h.footprint("fork", forkUnderConnect, "now")
+	old, had := h.res.Footprints[forkUnderConnect]
+	if s := h.servers["fork"]; s != nil {
+		if f, err := readFootprint(s.pid()); err == nil {
+			if had && h.servers[crefForkBig] != nil && f.AnonKB*10 <= old.AnonKB*11 {
+				return h.servers[crefForkBig], nil // still the same size
+			}
+			if h.res.Footprints == nil {
+				h.res.Footprints = map[string]footprint{}
+			}
+			h.res.Footprints[forkUnderConnect] = f
+			fmt.Fprintf(h.log, "%-10s under connect: %v\n", "fork", f)
+		}
+	}
+	if s := h.servers[crefForkBig]; s != nil {
+		if err := s.stop(); err != nil {
+			fmt.Fprintln(h.log, "bench:", err)
+		}
 	}
 	s, err := startServer(h.cfg.Bin, crefForkBig, h.logDir, h.crefCommand(crefForkBig))
 	if err != nil {
@@ -503,7 +520,7 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 		return
 	}
 	s := h.servers[c.Model]
-	if s == nil && c.Model == crefForkBig {
+	if c.Model == crefForkBig && (!counting || s == nil) {
 		var err error
 		if s, err = h.startGrown(); err != nil {
 			c.Failed = err.Error()
@@ -603,9 +620,7 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 		smp.ServerCPUmsPer1k = cpu * 1e3 / float64(r.Requests) * 1e3
 	}
 	c.Samples = append(c.Samples, smp)
-	if _, ok := h.res.Footprints[forkUnderConnect]; !ok && c.Model == "fork" && c.Load.Workload == clients.WorkloadConnect {
-		h.footprint("fork", forkUnderConnect, "after its first run under connect")
-	}
+
 	for k, n := range r.Errors {
 		if c.ErrorKinds == nil {
 			c.ErrorKinds = map[string]int64{}

@@ -364,9 +364,9 @@ func againstC(b *strings.Builder, r *results) {
 		b.WriteString("The fork servers' address spaces (/proc/PID/maps and status):\n\n")
 		for _, m := range []struct{ key, what string }{
 			{"fork", "fork at rest, as the run started"},
-			{forkUnderConnect, "fork right after its first run under connect (its heap grown by the load; " + crefForkBig + " is grown to this)"},
+			{forkUnderConnect, "fork under connect, as " + crefForkBig + " was last grown to it (its heap grows with the load)"},
 			{crefFork, crefFork + " at rest"},
-			{crefForkBig, crefForkBig + " as it started"},
+			{crefForkBig, crefForkBig + " as it last started"},
 		} {
 			if f, ok := r.Footprints[m.key]; ok {
 				fmt.Fprintf(b, "- %s: %v\n", m.what, f)
