@@ -358,24 +358,26 @@ func newNormalizer(tr *tracees, scrubs []scrub) *normalizer {
 }
 
 var (
-	portRE      = regexp.MustCompile(`((?:\d+\.\d+\.\d+\.\d+|\]|localhost)[:.])(\d{1,5})\b|htons\((\d+)\)`)
-	inodeRE     = regexp.MustCompile(`((?:TCP|TCPv6|UDP|UDPv6|UNIX|UNIX-STREAM|UNIX-DGRAM|RAW|RAWv6|PING|PINGv6|NETLINK|pipe|socket):\[)(\d+)(?:->(\d+))?\]`)
-	annotatedFd = regexp.MustCompile(`\b(\d+)(<(?:->|[^<>]|<[^<>]*>)*>)`)
-	selectedRE  = regexp.MustCompile(`\((in|out) \[([\d ]+)\]`)
-	fdcwdRE     = regexp.MustCompile(`AT_FDCWD<[^>]*>`)
-	durationIn  = regexp.MustCompile(`\d+(?:\.\d+){2,}|\b\d+(?:\.\d+)?(ns|µs|us|ms|s|m)\b|\b\d+\.\d+`)
-	bareFdRE    = regexp.MustCompile(`(\{fd=|u32=|u64=)(\d+)\b`)
-	pointerRE   = regexp.MustCompile(`0x[0-9a-f]{5,}`)
-	durationRE  = regexp.MustCompile(` <\d+\.\d+>$`)
-	rusageRE    = regexp.MustCompile(`\{tv_sec=\d+, tv_usec=\d+\}`)
-	timeoutRE   = regexp.MustCompile(`(\], \d+, |left )\{tv_sec=\d+, tv_nsec=\d+\}`)
-	writeLenRE  = regexp.MustCompile(`, \d+\) = \d+$`)
-	quotedRE    = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
-	pidInString = regexp.MustCompile(`("(?:[^"\\]|\\.)*?\b(?:PARENT|child\d+|TID)\b)(?:[^"\\]|\\.)*"(?:\.\.\.)?`)
-	numberRE    = regexp.MustCompile(`\b\d{2,7}\b`)
-	closeRange  = regexp.MustCompile(`^close_range\((\d+), (\d+),`)
-	selectNfds  = regexp.MustCompile(`^(p?select6?)\((\d+),`)
-	nodenameRE  = regexp.MustCompile(`nodename="[^"]*"`)
+	portRE        = regexp.MustCompile(`((?:\d+\.\d+\.\d+\.\d+|\]|localhost)[:.])(\d{1,5})\b|htons\((\d+)\)`)
+	inodeRE       = regexp.MustCompile(`((?:TCP|TCPv6|UDP|UDPv6|UNIX|UNIX-STREAM|UNIX-DGRAM|RAW|RAWv6|PING|PINGv6|NETLINK|pipe|socket):\[)(\d+)(?:->(\d+))?\]`)
+	annotatedFd   = regexp.MustCompile(`\b(\d+)(<(?:->|[^<>]|<[^<>]*>)*>)`)
+	selectedRE    = regexp.MustCompile(`\((in|out) \[([\d ]+)\]`)
+	fdcwdRE       = regexp.MustCompile(`AT_FDCWD<[^>]*>`)
+	durationIn    = regexp.MustCompile(`\d+(?:\.\d+){2,}|\b\d+(?:\.\d+)?(ns|µs|us|ms|s|m)\b|\b\d+\.\d+`)
+	bareFdRE      = regexp.MustCompile(`(\{fd=|u32=|u64=)(\d+)\b`)
+	pointerRE     = regexp.MustCompile(`0x[0-9a-f]{5,}`)
+	durationRE    = regexp.MustCompile(` <\d+\.\d+>$`)
+	rusageRE      = regexp.MustCompile(`\{tv_sec=\d+, tv_usec=\d+\}`)
+	timeoutRE     = regexp.MustCompile(`(\], \d+, |left )\{tv_sec=\d+, tv_nsec=\d+\}`)
+	writeLenRE    = regexp.MustCompile(`, \d+\) = \d+$`)
+	quotedRE      = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	pidInString   = regexp.MustCompile(`("(?:[^"\\]|\\.)*?\b(?:PARENT|child\d+|TID)\b)(?:[^"\\]|\\.)*"(?:\.\.\.)?`)
+	numberRE      = regexp.MustCompile(`\b\d{2,7}\b`)
+	countAfterBuf = regexp.MustCompile(`"(\.\.\.)?, (\d+)\b`)
+	countKept     = regexp.MustCompile(`, #(\d+)#`)
+	closeRange    = regexp.MustCompile(`^close_range\((\d+), (\d+),`)
+	selectNfds    = regexp.MustCompile(`^(p?select6?)\((\d+),`)
+	nodenameRE    = regexp.MustCompile(`nodename="[^"]*"`)
 )
 
 func (n *normalizer) label(m map[string]string, key, prefix string) string {
@@ -421,12 +423,16 @@ func (n *normalizer) line(e straceEvent) string {
 	}
 	// A pidfd's annotation names the pid: <pid:1234>.
 	s = strings.ReplaceAll(s, "<pid:", "<pid ")
+	// A count right after a buffer ("hello", 512, ...) is a size, never a
+	// pid, however small the pids of a fresh machine are: kept aside.
+	s = countAfterBuf.ReplaceAllString(s, `"$1, #$2#`)
 	s = numberRE.ReplaceAllStringFunc(s, func(m string) string {
 		if l, ok := n.pids[m]; ok {
 			return l
 		}
 		return m
 	})
+	s = countKept.ReplaceAllString(s, `, $1`)
 	s = strings.ReplaceAll(s, "<pid ", "<pid:")
 	// A pid written out ("my pid is: 1234") moves where strace cuts the
 	// string: it is cut after the pid.
