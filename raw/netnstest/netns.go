@@ -240,6 +240,11 @@ func Line(t testing.TB) *Topology {
 	n.Sysctl(tp.R, "net.ipv4.ip_forward", "1")
 	n.Sysctl(tp.R, "net.ipv6.conf.all.forwarding", "1")
 	n.Sysctl(tp.R, "net.ipv4.icmp_ratelimit", "0")
+	// No ICMP type rate-limited at all: with the default mask, the host's
+	// budget of ICMP messages a second (icmp_msgs_per_sec) still applies,
+	// and a "time exceeded" sent just before can use it up, so the next
+	// "unreachable" is dropped for a second (seen on a 6.18 kernel).
+	n.Sysctl(tp.R, "net.ipv4.icmp_ratemask", "0")
 	n.Sysctl(tp.R, "net.ipv6.icmp.ratelimit", "0")
 	n.Sysctl(tp.B, "net.ipv4.icmp_echo_ignore_all", "1")
 	n.Sysctl(tp.B, "net.ipv6.icmp.echo_ignore_all", "1")
