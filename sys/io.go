@@ -321,16 +321,7 @@ func sendtoBufRaw(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
 // call (see ReadNonblock): nothing queued is EAGAIN at once.
 func RecvmsgBufNonblock(fd int, m *Msg, flags int) error {
 	flags |= unix.MSG_DONTWAIT
-	m.iov.Base = nil
-	if len(m.Data) > 0 {
-		m.iov.Base = &m.Data[0]
-	}
-	m.iov.SetLen(len(m.Data))
-	m.hdr = unix.Msghdr{Name: (*byte)(unsafe.Pointer(&m.name)), Namelen: unix.SizeofSockaddrAny, Iov: &m.iov, Iovlen: 1}
-	if len(m.Control) > 0 {
-		m.hdr.Control = &m.Control[0]
-		m.hdr.SetControllen(len(m.Control))
-	}
+	m.prepare()
 	var e syscall.Errno
 	for {
 		var r uintptr

@@ -88,10 +88,8 @@ type Msg struct {
 	name unix.RawSockaddrAny
 }
 
-// RecvmsgBuf wraps recvmsg(2) into m, restarting after EINTR. With
-// MSG_DONTWAIT and nothing queued the error is EAGAIN (IsTemporary). It
-// allocates nothing unless tracing is on or the call fails.
-func RecvmsgBuf(fd int, m *Msg, flags int) error {
+// prepare points m's header at its buffers for one recvmsg(2).
+func (m *Msg) prepare() {
 	m.iov.Base = nil
 	if len(m.Data) > 0 {
 		m.iov.Base = &m.Data[0]
@@ -102,6 +100,13 @@ func RecvmsgBuf(fd int, m *Msg, flags int) error {
 		m.hdr.Control = &m.Control[0]
 		m.hdr.SetControllen(len(m.Control))
 	}
+}
+
+// RecvmsgBuf wraps recvmsg(2) into m, restarting after EINTR. With
+// MSG_DONTWAIT and nothing queued the error is EAGAIN (IsTemporary). It
+// allocates nothing unless tracing is on or the call fails.
+func RecvmsgBuf(fd int, m *Msg, flags int) error {
+	m.prepare()
 	err := restart(func() error {
 		r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&m.hdr)), uintptr(flags))
 		if e != 0 {
