@@ -57,7 +57,7 @@ var digits = regexp.MustCompile(`[0-9]+`)
 // masked replaces every number with N: times, RTTs and timestamps differ
 // from run to run, the shape may not.
 func masked(s string) []string {
-	return strings.Split(digits.ReplaceAllString(s, "N"), "\n")
+	return strings.Split(anyRTT.ReplaceAllString(digits.ReplaceAllString(s, "N"), "time=T ms"), "\n")
 }
 
 // anyRTT matches a masked round trip, whatever its precision: iputils (and
@@ -66,12 +66,12 @@ func masked(s string) []string {
 // the precision itself).
 var anyRTT = regexp.MustCompile(`time=N(\.N)? ms`)
 
-// repliesSorted masks digits and round-trip precision and sorts the reply
+// repliesSorted masks digits and sorts the reply
 // lines (between the PING line and the statistics), for runs whose replies
 // come back in an order that depends on timing (a delayed reply among
 // others).
 func repliesSorted(s string) string {
-	lines := masked(anyRTT.ReplaceAllString(digits.ReplaceAllString(s, "N"), "time=T ms"))
+	lines := masked(s)
 	end := slices.Index(lines, "--- N.N.N.N ping statistics ---")
 	if end < 2 {
 		return s
