@@ -8,7 +8,7 @@
 // A client sends one line and must then read the reply, but TCP does not
 // keep message boundaries: one recv may return half a reply, or a reply and
 // the start of the next. So a client never takes "what one read returned" as
-// the reply. It reads by the message rule (servers.MessageReader): a reply is
+// the reply. It reads by the message rule (protocol.MessageReader): a reply is
 // complete at its newline; a server that answers without a newline (as the
 // course's Python servers do) is answered once nothing more has arrived for a
 // short quiet period.
@@ -19,7 +19,7 @@
 // where it ends. The course's own servers compare one whole recv with 'q', so
 // the quit goes out as they expect it: q (or Q, as typed) alone, with no
 // newline, in a send of its own; netprog's servers take it as quit too. With
-// -course (Echo.Course, servers.Chat.Course) every message goes out exactly
+// -course (Echo.Course, protocol.Chat.Course) every message goes out exactly
 // as typed, and one read is taken as one reply, as the course's programs do.
 //
 // # Ending

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"netprog/servers"
+	"netprog/internal/protocol"
 	"netprog/sys"
 )
 
@@ -51,10 +51,10 @@ func (e *Echo) Run(server sys.Addr) error {
 		quiet = ReplyQuiet
 	}
 	if e.Course {
-		quiet = servers.OneRead
+		quiet = protocol.OneRead
 	}
-	input := servers.NewInput(e.In, e.Out)
-	replies := servers.NewMessageReader(fd, quiet)
+	input := protocol.NewInput(e.In, e.Out)
+	replies := protocol.NewMessageReader(fd, quiet)
 
 	fmt.Fprint(e.Out, e.Banner)
 	for {
@@ -75,7 +75,7 @@ func (e *Echo) Run(server sys.Addr) error {
 		if e.QuitOnBlank && len(line) == 0 {
 			return nil
 		}
-		if servers.IsQuit(line) {
+		if protocol.IsQuit(line) {
 			if _, err := sys.Send(fd, line, 0); err != nil {
 				return closedOr(server, err)
 			}
@@ -96,7 +96,7 @@ func (e *Echo) Run(server sys.Addr) error {
 		if err != nil {
 			return closedOr(server, err)
 		}
-		fmt.Fprintf(e.Out, "%s%s\n", e.ReplyPrefix, servers.Printable(reply))
+		fmt.Fprintf(e.Out, "%s%s\n", e.ReplyPrefix, protocol.Printable(reply))
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"netprog/servers"
+	"netprog/internal/protocol"
 	"netprog/sys"
 )
 
@@ -23,13 +23,13 @@ func Greet(server sys.Addr, out io.Writer) error {
 		return err
 	}
 	defer sys.Close(fd)
-	msg, err := servers.NewMessageReader(fd, ReplyQuiet).Next()
+	msg, err := protocol.NewMessageReader(fd, ReplyQuiet).Next()
 	if err == io.EOF {
 		return fmt.Errorf("%s: %w before it said anything", server, ErrPeerClosed)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Received data: %s\n", servers.Printable(msg))
+	fmt.Fprintf(out, "Received data: %s\n", protocol.Printable(msg))
 	return nil
 }

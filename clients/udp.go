@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"netprog/servers"
+	"netprog/internal/protocol"
 	"netprog/sys"
 )
 
@@ -52,7 +52,7 @@ func (u *UDP) Run(server sys.Addr) (UDPResult, error) {
 	if err := sys.SetRecvTimeout(fd, u.Timeout); err != nil {
 		return res, err
 	}
-	input := servers.NewInput(u.In, u.Out)
+	input := protocol.NewInput(u.In, u.Out)
 	buf := make([]byte, udpReplyMax)
 	for {
 		fmt.Fprint(u.Out, u.Prompt)
@@ -64,7 +64,7 @@ func (u *UDP) Run(server sys.Addr) (UDPResult, error) {
 		if err != nil {
 			return res, err
 		}
-		if servers.IsQuit(line) {
+		if protocol.IsQuit(line) {
 			return res, nil
 		}
 		if _, err := sys.Sendto(fd, line, 0, server); err != nil {
@@ -131,11 +131,11 @@ func (u *UDP) awaitReply(fd int, server sys.Addr, line, buf []byte, res *UDPResu
 			continue
 		}
 		if res.Lost > 0 && !bytes.Equal(buf[:n], line) {
-			fmt.Fprintf(u.Out, "Received late (from %s): %s\n", from, servers.Printable(buf[:n]))
+			fmt.Fprintf(u.Out, "Received late (from %s): %s\n", from, protocol.Printable(buf[:n]))
 			continue
 		}
 		res.Received++
-		fmt.Fprintf(u.Out, "Received: %s\n", servers.Printable(buf[:n]))
+		fmt.Fprintf(u.Out, "Received: %s\n", protocol.Printable(buf[:n]))
 		return nil
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/servers"
 	"netprog/sys"
 )
@@ -108,7 +109,7 @@ func TestSlowReaderMemoryIsBounded(t *testing.T) {
 	const flood = 10 << 20
 	for _, mc := range faultModelCases {
 		t.Run(mc.name, func(t *testing.T) {
-			s := startModelServer(t, mc.model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Raw: true}, Edge: mc.edge})
+			s := startModelServer(t, mc.model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: protocol.Echo{Raw: true}, Edge: mc.edge})
 			before := heapInUse()
 			slow := s.dialSmallWindow(t)
 			written, _ := floodWithoutReading(slow, flood, 60*time.Second)
@@ -145,7 +146,7 @@ func TestIdleTimeoutClosesSilentAndNonReadingClients(t *testing.T) {
 	for _, mc := range cases {
 		t.Run(mc.name, func(t *testing.T) {
 			s := startModelServer(t, mc.model, servers.Config{
-				Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Prefix: "You Send:"},
+				Addr: mustResolve(t, "127.0.0.1:0"), Proto: protocol.Echo{Prefix: "You Send:"},
 				Edge: mc.edge, IdleTimeout: idle,
 			})
 			silent := s.mustDial(t)
@@ -240,7 +241,7 @@ func TestHangupWhileBackpressuredNoBusyLoop(t *testing.T) {
 			continue
 		}
 		t.Run(mc.name, func(t *testing.T) {
-			s := startModelServer(t, mc.model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Raw: true}, Edge: mc.edge})
+			s := startModelServer(t, mc.model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: protocol.Echo{Raw: true}, Edge: mc.edge})
 			slow := s.dialSmallWindow(t)
 			written, _ := floodWithoutReading(slow, 64<<20, 60*time.Second)
 			waitStalled(t, written, 64<<20)
@@ -276,7 +277,7 @@ func TestStopWithClientsInEveryState(t *testing.T) {
 			warm.stop(t)
 			baseG, baseFD := settledGoroutines(0), descriptorsOpen(t)
 
-			s := startModelServer(t, mc.model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Raw: true}, Edge: mc.edge})
+			s := startModelServer(t, mc.model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: protocol.Echo{Raw: true}, Edge: mc.edge})
 			silent := s.mustDial(t)
 			half := s.mustDial(t)
 			io.WriteString(half, "half a li")

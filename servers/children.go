@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/sys"
 )
 
@@ -410,15 +411,14 @@ func (c *children) signalAll(sig unix.Signal, stopping bool) {
 }
 
 // setChildProto writes the protocol into childArgs; forking is held.
-func setChildProto(p Protocol) {
-	childArgs.prefixLen = copy(childArgs.prefix[:], p.Prefix)
-	childArgs.quit, childArgs.raw = p.Quit, p.Raw
+func setChildProto(p protocol.Echo) {
+	childArgs.proto.Set(p)
 }
 
 // checkChildProto rejects what a child could not send.
-func checkChildProto(p Protocol) error {
-	if len(p.Prefix) > maxPrefix {
-		return fmt.Errorf("reply prefix of %d bytes: a forked child sends at most %d", len(p.Prefix), maxPrefix)
+func checkChildProto(p protocol.Echo) error {
+	if len(p.Prefix) > protocol.MaxChildPrefix {
+		return fmt.Errorf("reply prefix of %d bytes: a forked child sends at most %d", len(p.Prefix), protocol.MaxChildPrefix)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/sys"
 )
 
@@ -18,7 +19,7 @@ import (
 type Config struct {
 	Addr        sys.Addr      // where to listen: IPv4, IPv6 or unix:/path
 	Backlog     int           // listen(2) backlog; 0 means SOMAXCONN
-	Proto       Protocol      // what to say back
+	Proto       protocol.Echo // what to say back
 	Log         io.Writer     // the server's own lines ("listening on ...")
 	Verbose     bool          // log every message, as the course's servers do
 	IdleTimeout time.Duration // close a client silent this long (0: never)

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/sys"
 )
 
@@ -37,7 +38,7 @@ func converse(cfg *Config, st *Stats, c clientStream, peer sys.Addr) {
 			return
 		}
 		if cfg.Verbose {
-			cfg.logf("Data received: %s", Printable(in[:n]))
+			cfg.logf("Data received: %s", protocol.Printable(in[:n]))
 		}
 		var quit bool
 		out, quit = cfg.Proto.Respond(out[:0], in[:n])

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/sys"
 )
 
@@ -342,7 +343,7 @@ func (l *eventLoop) hangUp(c *eventConn) {
 func (l *eventLoop) reply(c *eventConn, data []byte, now time.Time) bool {
 	c.last = now
 	if l.cfg.Verbose {
-		l.cfg.logf("Data received: %s", Printable(data))
+		l.cfg.logf("Data received: %s", protocol.Printable(data))
 	}
 	if c.off > 0 { // keep the buffer from creeping forward
 		c.out = c.out[:copy(c.out, c.out[c.off:])]

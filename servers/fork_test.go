@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"netprog/internal/protocol"
 	"netprog/servers"
 )
 
@@ -157,14 +158,14 @@ func TestForkModelsProtocol(t *testing.T) {
 		for _, fam := range testFamilies {
 			t.Run(model+"/"+fam.name, func(t *testing.T) {
 				framed := startForkServer(t, model, servers.Config{Addr: fam.addr(t), Workers: 2,
-					Proto: servers.Protocol{Prefix: "you send:", Quit: true}})
+					Proto: protocol.Echo{Prefix: "you send:", Quit: true}})
 				framedConversation(t, framed.dial(t))
 				st := framed.stop(t)
 				if st.Conns.Load() != 1 || st.Bytes.Load() != framedConversationBytes {
 					t.Errorf("framed: Conns %d Bytes %d, want 1 and %d", st.Conns.Load(), st.Bytes.Load(), framedConversationBytes)
 				}
 
-				raw := startForkServer(t, model, servers.Config{Addr: fam.addr(t), Workers: 2, Proto: servers.Protocol{Raw: true}})
+				raw := startForkServer(t, model, servers.Config{Addr: fam.addr(t), Workers: 2, Proto: protocol.Echo{Raw: true}})
 				big := make([]byte, 1<<20)
 				rand.Read(big)
 				if err := echoBytes(raw.dial(t), big, 64<<10); err != nil {
@@ -207,7 +208,7 @@ func echoBytes(c net.Conn, p []byte, chunk int) error {
 func TestForkChildMessageRule(t *testing.T) {
 	prefix := strings.Repeat("#", 200)
 	s := startForkServer(t, "fork", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"),
-		Proto: servers.Protocol{Prefix: prefix}})
+		Proto: protocol.Echo{Prefix: prefix}})
 	var in bytes.Buffer
 	seed := make([]byte, 400)
 	rand.Read(seed)
@@ -267,7 +268,7 @@ func TestForkChildDescriptors(t *testing.T) {
 	for _, model := range []string{"fork", "prefork"} {
 		t.Run(model, func(t *testing.T) {
 			s := startForkServer(t, model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
-				Proto: servers.Protocol{Prefix: ">", Quit: true}})
+				Proto: protocol.Echo{Prefix: ">", Quit: true}})
 			c := s.dial(t)
 			io.WriteString(c, "hi\n")
 			readN(t, c, 4)
@@ -301,7 +302,7 @@ func TestForkIdleTimeout(t *testing.T) {
 	for _, model := range []string{"fork", "prefork"} {
 		t.Run(model, func(t *testing.T) {
 			s := startForkServer(t, model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
-				IdleTimeout: 200 * time.Millisecond, Proto: servers.Protocol{Quit: true}})
+				IdleTimeout: 200 * time.Millisecond, Proto: protocol.Echo{Quit: true}})
 			start := time.Now() // before the dial: the server's clock cannot start earlier
 			c := s.dial(t)
 			wantEOF(t, c)
@@ -327,7 +328,7 @@ func TestForkPrefixTooLong(t *testing.T) {
 	for _, model := range []string{"fork", "prefork"} {
 		m, _ := servers.Lookup(model)
 		_, err := m(context.Background(), servers.Config{Addr: mustResolve(t, "127.0.0.1:0"),
-			Proto: servers.Protocol{Prefix: strings.Repeat("x", 257)}})
+			Proto: protocol.Echo{Prefix: strings.Repeat("x", 257)}})
 		if err == nil || !strings.Contains(err.Error(), "prefix") {
 			t.Errorf("%s with a 257-byte prefix: %v, want an error about the prefix", model, err)
 		}

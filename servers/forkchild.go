@@ -3,6 +3,7 @@ package servers
 import (
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/sys"
 )
 
@@ -16,15 +17,13 @@ import (
 // fork, under the forking lock. The child reads its own copy: fork copies memory,
 // so the parent can change childArgs for the next child at once.
 //
-// The child speaks the same protocol as converse (conn.go), re-implemented
-// without slices that grow: the message rule, the prefix, q/Q to quit, raw
-// echo. It ends with the errno that ended the conversation as its exit
-// status (0: the client closed or quit; ECONNRESET, EPIPE; EAGAIN: idle for
-// longer than SO_RCVTIMEO, or not reading for longer than SO_SNDTIMEO), which
-// the parent reports when it reaps it.
-
-// maxPrefix is the longest reply prefix a child can send.
-const maxPrefix = 256
+// The child speaks the same protocol as converse (conn.go), through
+// protocol.ChildEcho, Echo's allocation-free twin: the message rule, the
+// prefix, q/Q to quit, raw echo. It ends with the errno that ended the
+// conversation as its exit status (0: the client closed or quit;
+// ECONNRESET, EPIPE; EAGAIN: idle for longer than SO_RCVTIMEO, or not
+// reading for longer than SO_SNDTIMEO), which the parent reports when it
+// reaps it.
 
 // childCount is one child's slot in memory shared with the parent
 // (sys.MapShared): the child adds, the parent reads after reaping it. Each
@@ -36,19 +35,17 @@ type childCount struct {
 
 // childArgs is the parent's message to the next child.
 var childArgs struct {
-	lfd       int // the listening socket
-	cfd       int // fork: the client's socket (prefork: -1)
-	prefix    [maxPrefix]byte
-	prefixLen int
-	quit, raw bool
-	idle      unix.Timeval // prefork: SO_RCVTIMEO and SO_SNDTIMEO for each client (zero: none)
-	counts    []childCount // shared with the parent
-	slot      int          // this child's index in counts
+	lfd    int                // the listening socket
+	cfd    int                // fork: the client's socket (prefork: -1)
+	proto  protocol.ChildEcho // what to say back
+	idle   unix.Timeval       // prefork: SO_RCVTIMEO and SO_SNDTIMEO for each client (zero: none)
+	counts []childCount       // shared with the parent
+	slot   int                // this child's index in counts
 }
 
 var (
 	childIn  [bufSize]byte
-	childOut [bufSize + maxPrefix]byte
+	childOut [bufSize + protocol.MaxChildPrefix]byte
 )
 
 // forkChild is the child of the fork model: close the listening socket
@@ -121,7 +118,7 @@ func serveChild(fd int) unix.Errno {
 		if n == 0 {
 			return 0 // end of file: the client closed its side
 		}
-		if childArgs.raw {
+		if childArgs.proto.Raw {
 			if e := sendCounted(fd, childIn[:n]); e != 0 {
 				return e
 			}
@@ -137,37 +134,22 @@ func serveChild(fd int) unix.Errno {
 	}
 }
 
-// respondChild answers the n bytes in childIn by the message rule (see
-// Protocol.Respond): one reply per line, a read ending without a newline
-// ends a message too, and q/Q quits after the replies before it are sent.
+// respondChild answers the n bytes in childIn by the message rule
+// (protocol.ChildEcho.Respond): one reply per line, a read ending without a
+// newline ends a message too, and q/Q quits after the replies before it are
+// sent. Respond stops where childOut is full, to be sent before it goes on;
+// childOut holds a prefix and all of childIn, so no reply is ever cut.
 //
 //go:nosplit
 //go:norace
 func respondChild(fd, n int) (quit bool, e unix.Errno) {
-	out := 0
-	for start := 0; start < n; {
-		end := start
-		for end < n && childIn[end] != '\n' {
-			end++
+	for start := 0; ; {
+		var out int
+		out, start, quit = childArgs.proto.Respond(childOut[:], childIn[:n], start)
+		if e = flushChild(fd, out); e != 0 || quit || start == n {
+			return quit, e
 		}
-		if end < n {
-			end++ // the newline belongs to the message
-		}
-		if childArgs.quit && isQuitChild(start, end) {
-			quit = true
-			break
-		}
-		if out+childArgs.prefixLen+end-start > len(childOut) {
-			if e = flushChild(fd, out); e != 0 {
-				return false, e
-			}
-			out = 0
-		}
-		out += sys.ChildCopy(childOut[out:], childArgs.prefix[:childArgs.prefixLen])
-		out += sys.ChildCopy(childOut[out:], childIn[start:end])
-		start = end
 	}
-	return quit, flushChild(fd, out)
 }
 
 // flushChild sends childOut[:n].
@@ -196,18 +178,4 @@ func sendCounted(fd int, p []byte) unix.Errno {
 		c.bytes -= uint64(len(p) - m)
 	}
 	return e
-}
-
-// isQuitChild is IsQuit for the message childIn[start:end].
-//
-//go:nosplit
-//go:norace
-func isQuitChild(start, end int) bool {
-	if end > start && childIn[end-1] == '\n' {
-		end--
-	}
-	if end > start && childIn[end-1] == '\r' {
-		end--
-	}
-	return end-start == 1 && (childIn[start] == 'q' || childIn[start] == 'Q')
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"netprog/internal/protocol"
 	"netprog/servers"
 	"netprog/sys"
 )
@@ -345,11 +346,11 @@ func (b *barrier) wait() error {
 // testModes are the protocols the cross-model test runs.
 var testModes = []struct {
 	name  string
-	proto servers.Protocol
+	proto protocol.Echo
 }{
-	{"echo", servers.Protocol{}},
-	{"raw", servers.Protocol{Raw: true}},
-	{"prefix", servers.Protocol{Prefix: "You Send:", Quit: true}},
+	{"echo", protocol.Echo{}},
+	{"raw", protocol.Echo{Raw: true}},
+	{"prefix", protocol.Echo{Prefix: "You Send:", Quit: true}},
 }
 
 const concurrentClients = 200
@@ -376,7 +377,7 @@ func TestModelsServeConcurrentClients(t *testing.T) {
 	}
 }
 
-func runClients(t *testing.T, mc modelCase, addr sys.Addr, proto servers.Protocol) {
+func runClients(t *testing.T, mc modelCase, addr sys.Addr, proto protocol.Echo) {
 	s := startModelServer(t, mc.model, servers.Config{Addr: addr, Proto: proto, Edge: mc.edge, Workers: concurrentClients + 2})
 	framed := !proto.Raw && proto.Prefix != ""
 	resets := 0

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/servers"
 )
 
@@ -41,7 +42,7 @@ func TestPassfdProtocol(t *testing.T) {
 	for _, fam := range testFamilies {
 		t.Run(fam.name, func(t *testing.T) {
 			framed := startForkServer(t, "passfd", servers.Config{Addr: fam.addr(t), Workers: 2,
-				Proto: servers.Protocol{Prefix: "you send:", Quit: true}})
+				Proto: protocol.Echo{Prefix: "you send:", Quit: true}})
 			framedConversation(t, framed.dial(t))
 			if st := framed.stop(t); st.Conns.Load() != 1 || st.Bytes.Load() != framedConversationBytes || st.Children.Load() != 2 {
 				t.Errorf("framed: Conns %d Bytes %d Children %d, want 1, %d, 2",
@@ -49,7 +50,7 @@ func TestPassfdProtocol(t *testing.T) {
 			}
 
 			raw := startForkServer(t, "passfd", servers.Config{Addr: fam.addr(t), Workers: 2,
-				Proto: servers.Protocol{Raw: true}})
+				Proto: protocol.Echo{Raw: true}})
 			if err := echoBytes(raw.dial(t), randomBytes(1<<20), 64<<10); err != nil {
 				t.Errorf("1 MiB: %v", err)
 			}
@@ -69,7 +70,7 @@ func TestPassfdProtocol(t *testing.T) {
 // it.
 func TestPassfdFreeWorkerGetsTheNext(t *testing.T) {
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
-		Proto: servers.Protocol{Prefix: ">", Quit: true}})
+		Proto: protocol.Echo{Prefix: ">", Quit: true}})
 	a, b := s.dial(t), s.dial(t)
 	for _, c := range []net.Conn{a, b} {
 		io.WriteString(c, "hi\n")
@@ -110,7 +111,7 @@ func TestPassfdFreeWorkerGetsTheNext(t *testing.T) {
 // received over the channel.
 func TestPassfdWorkerDescriptors(t *testing.T) {
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
-		Proto: servers.Protocol{Prefix: ">", Quit: true}})
+		Proto: protocol.Echo{Prefix: ">", Quit: true}})
 	pid := s.workers(t, 1)[0]
 	sockets := func(want int) {
 		t.Helper()
@@ -146,7 +147,7 @@ func TestPassfdWorkerDescriptors(t *testing.T) {
 // worker is free for the next client each time.
 func TestPassfdIdleAndReset(t *testing.T) {
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
-		IdleTimeout: 300 * time.Millisecond, Proto: servers.Protocol{Raw: true}})
+		IdleTimeout: 300 * time.Millisecond, Proto: protocol.Echo{Raw: true}})
 	next := func(what string) {
 		t.Helper()
 		if err := echoBytes(s.dial(t), []byte("next\n"), 64); err != nil {
@@ -180,7 +181,7 @@ func TestPassfdIdleAndReset(t *testing.T) {
 // a zombie.
 func TestPassfdReplacesDeadWorkers(t *testing.T) {
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
-		Proto: servers.Protocol{Prefix: ">", Quit: true}})
+		Proto: protocol.Echo{Prefix: ">", Quit: true}})
 	pids := s.workers(t, 2)
 	busy := s.dial(t)
 	io.WriteString(busy, "hi\n")
@@ -233,7 +234,7 @@ func TestPassfdReplacesDeadWorkers(t *testing.T) {
 // the third (the first warms up the runtime and the spare descriptor).
 func TestPassfdNoZombiesNoDescriptorGrowth(t *testing.T) {
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 4,
-		Proto: servers.Protocol{Raw: true}})
+		Proto: protocol.Echo{Raw: true}})
 	pids := s.workers(t, 4)
 	round := func() {
 		t.Helper()
@@ -289,7 +290,7 @@ func TestPassfdNoZombiesNoDescriptorGrowth(t *testing.T) {
 // end.
 func TestPassfdStop(t *testing.T) {
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
-		Proto: servers.Protocol{Raw: true}})
+		Proto: protocol.Echo{Raw: true}})
 	var conns []net.Conn
 	for i := range 2 {
 		c := s.dial(t)
@@ -321,7 +322,7 @@ func TestPassfdStop(t *testing.T) {
 func TestPassfdPrefixTooLong(t *testing.T) {
 	m, _ := servers.Lookup("passfd")
 	_, err := m(context.Background(), servers.Config{Addr: mustResolve(t, "127.0.0.1:0"),
-		Proto: servers.Protocol{Prefix: strings.Repeat("x", 257)}})
+		Proto: protocol.Echo{Prefix: strings.Repeat("x", 257)}})
 	if err == nil || !strings.Contains(err.Error(), "prefix") {
 		t.Errorf("passfd with a 257-byte prefix: %v, want an error about the prefix", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/servers"
 	"netprog/sys"
 )
@@ -48,7 +49,7 @@ func TestHelperModelProcess(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg := servers.Config{
-		Addr: addr, Proto: servers.Protocol{Raw: true}, Log: os.Stdout, Stdin: -1,
+		Addr: addr, Proto: protocol.Echo{Raw: true}, Log: os.Stdout, Stdin: -1,
 		Edge: os.Getenv("NETPROG_HELPER_EDGE") != "",
 	}
 	st, err := m(ctx, cfg)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"netprog/internal/protocol"
 	"netprog/servers"
 )
 
@@ -60,7 +61,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestReuseportSocketsThreadsSpread(t *testing.T) {
 	const workers, clients = 4, 200
 	s := startModelServer(t, "reuseport", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"),
-		Workers: workers, Proto: servers.Protocol{Raw: true}})
+		Workers: workers, Proto: protocol.Echo{Raw: true}})
 	if n := listeningSockets(t, s.Addr.Port); n != workers {
 		t.Errorf("%d sockets listen on port %d, want %d (one per worker)", n, s.Addr.Port, workers)
 	}
@@ -129,7 +130,7 @@ func TestReuseportProtocol(t *testing.T) {
 		for _, fam := range testFamilies {
 			t.Run(fmt.Sprintf("%s/edge=%v", fam.name, edge), func(t *testing.T) {
 				framed := startModelServer(t, "reuseport", servers.Config{Addr: fam.addr(t), Workers: 3, Edge: edge,
-					Proto: servers.Protocol{Prefix: "you send:", Quit: true}})
+					Proto: protocol.Echo{Prefix: "you send:", Quit: true}})
 				c := framed.mustDial(t)
 				if err := askLine(c, "one\ntwo\r\n", "you send:one\nyou send:two\r\n"); err != nil {
 					t.Error(err)
@@ -148,7 +149,7 @@ func TestReuseportProtocol(t *testing.T) {
 				}
 
 				raw := startModelServer(t, "reuseport", servers.Config{Addr: fam.addr(t), Workers: 3, Edge: edge,
-					Proto: servers.Protocol{Raw: true}})
+					Proto: protocol.Echo{Raw: true}})
 				resetMidMessage(raw.mustDial(t))
 				if err := echoExact(raw.mustDial(t), randomBytes(1<<20), 64<<10); err != nil {
 					t.Errorf("1 MiB: %v", err)
@@ -170,7 +171,7 @@ func TestReuseportProtocol(t *testing.T) {
 // descriptor of the server behind.
 func TestReuseportIdleAndStop(t *testing.T) {
 	s := startModelServer(t, "reuseport", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
-		IdleTimeout: 300 * time.Millisecond, Proto: servers.Protocol{Raw: true}})
+		IdleTimeout: 300 * time.Millisecond, Proto: protocol.Echo{Raw: true}})
 	start := time.Now() // before the dial: the server's clock cannot start earlier
 	silent := s.mustDial(t)
 	if err := expectEOF(silent); err != nil {
@@ -189,7 +190,7 @@ func TestReuseportIdleAndStop(t *testing.T) {
 	// (reserve.go) and the runtime's poller stay open for good.
 	before := descriptorsOpen(t)
 	s = startModelServer(t, "reuseport", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
-		Proto: servers.Protocol{Prefix: ">", Quit: true}})
+		Proto: protocol.Echo{Prefix: ">", Quit: true}})
 	var conns []net.Conn
 	for range 4 {
 		c := s.mustDial(t)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"netprog/internal/protocol"
 	"netprog/servers"
 )
 
@@ -39,7 +40,7 @@ func threadNames(t *testing.T, prefix string) map[int]string {
 // TestThreadPerClient: each client is served by a kernel thread of its own,
 // named client-N (as ps -L and /proc show), which ends with its client.
 func TestThreadPerClient(t *testing.T) {
-	s := startModelServer(t, "thread", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Prefix: "You Send:", Quit: true}})
+	s := startModelServer(t, "thread", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: protocol.Echo{Prefix: "You Send:", Quit: true}})
 	const n = 4
 	var conns []net.Conn
 	for i := range n {
@@ -95,7 +96,7 @@ func TestThreadPerClient(t *testing.T) {
 // accepting; the next client waits in the listen queue and is served as
 // soon as a thread ends.
 func TestThreadMaxThreads(t *testing.T) {
-	s := startModelServer(t, "thread", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Prefix: "You Send:", Quit: true}, MaxThreads: 2})
+	s := startModelServer(t, "thread", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Proto: protocol.Echo{Prefix: "You Send:", Quit: true}, MaxThreads: 2})
 	a, b := s.mustDial(t), s.mustDial(t)
 	for _, c := range []net.Conn{a, b} {
 		if err := askLine(c, "busy\n", "You Send:busy\n"); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/sys"
 )
 
@@ -113,7 +114,7 @@ func UDP(ctx context.Context, cfg Config, opt UDPOptions) (*UDPStats, error) {
 			st.Limited.Store(guard.limited)
 			continue
 		}
-		cfg.logf("%s :said %s", from, Printable(buf[:n]))
+		cfg.logf("%s :said %s", from, protocol.Printable(buf[:n]))
 		if full > n {
 			st.Truncated.Add(1)
 			cfg.logf("datagram from %s had %d bytes; the %d-byte buffer kept %d, the kernel dropped the rest (MSG_TRUNC)",

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/sys"
 )
 
@@ -198,7 +199,7 @@ func (s *uringServer) received(c *uringConn, cqe sys.CQE) {
 // input answers one arrival by the protocol.
 func (s *uringServer) input(c *uringConn, data []byte) {
 	if s.cfg.Verbose {
-		s.cfg.logf("Data received: %s", Printable(data))
+		s.cfg.logf("Data received: %s", protocol.Printable(data))
 	}
 	var quit bool
 	c.out, quit = s.cfg.Proto.Respond(c.out, data)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"netprog/internal/protocol"
 	"netprog/servers"
 	"netprog/sys"
 )
@@ -77,7 +78,7 @@ func TestUringVariants(t *testing.T) {
 	}
 }
 
-func uringClients(t *testing.T, m servers.Model, proto servers.Protocol) {
+func uringClients(t *testing.T, m servers.Model, proto protocol.Echo) {
 	s := startUring(t, m, servers.Config{Proto: proto})
 	framed := proto.Prefix != ""
 	const clients = 200
@@ -164,7 +165,7 @@ func TestUringStop(t *testing.T) {
 				ln.Close()
 			}
 			before := descriptorsOpen(t)
-			s := startUring(t, v.model, servers.Config{Proto: servers.Protocol{Raw: true}})
+			s := startUring(t, v.model, servers.Config{Proto: protocol.Echo{Raw: true}})
 			idle := s.mustDial(t)
 			talker := s.mustDial(t)
 			if err := echoExact(talker, []byte("hello\n"), 64); err != nil {
@@ -216,7 +217,7 @@ func TestUringIdleTimeout(t *testing.T) {
 	// Generous against a loaded machine: the talker's pauses (idle/5) leave
 	// 800ms of slack under the timeout.
 	const idle = time.Second
-	s := startUring(t, servers.Uring, servers.Config{Proto: servers.Protocol{Raw: true}, IdleTimeout: idle})
+	s := startUring(t, servers.Uring, servers.Config{Proto: protocol.Echo{Raw: true}, IdleTimeout: idle})
 	silent := s.mustDial(t)
 	tk := &talker{dial: s.mustDial, idle: idle, exchange: func(c net.Conn) error {
 		return echoExact(c, []byte("tick\n"), 64)
@@ -292,7 +293,7 @@ func TestUringSlowReader(t *testing.T) {
 		model servers.Model
 	}{uringVariants[0], uringVariants[3]} {
 		t.Run(v.name, func(t *testing.T) {
-			s := startUring(t, v.model, servers.Config{Proto: servers.Protocol{Raw: true}})
+			s := startUring(t, v.model, servers.Config{Proto: protocol.Echo{Raw: true}})
 			bound := 2*(sysctlInt(t, "/proc/sys/net/ipv4/tcp_rmem")+sysctlInt(t, "/proc/sys/net/ipv4/tcp_wmem")) + 8<<20
 			slow := s.mustDial(t)
 			chunk := make([]byte, 1<<20)
@@ -323,7 +324,7 @@ func TestUringSlowReader(t *testing.T) {
 // back to waiting for one. Every echo is exact throughout, and the summary
 // counts the batch waits.
 func TestUringBatchWait(t *testing.T) {
-	s := startUring(t, servers.Uring, servers.Config{Proto: servers.Protocol{Raw: true}, Backlog: 1024})
+	s := startUring(t, servers.Uring, servers.Config{Proto: protocol.Echo{Raw: true}, Backlog: 1024})
 	const clients, rounds = 300, 10
 	conns := make([]net.Conn, clients)
 	for i := range conns {

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"netprog/clients"
+	"netprog/internal/protocol"
 	"netprog/servers"
 )
 
@@ -42,7 +43,7 @@ func setupChat(fs *flag.FlagSet, server bool) func([]string) error {
 		if err != nil {
 			return err
 		}
-		chat := &servers.Chat{In: 0, Out: stdout, Duplex: *duplex, Course: *course}
+		chat := &protocol.Chat{In: 0, Out: stdout, Duplex: *duplex, Course: *course}
 		if !server {
 			_, err := clients.Chat(addr, chat, notesTo("chat-client"))
 			return err

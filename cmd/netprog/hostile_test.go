@@ -21,7 +21,7 @@ import (
 )
 
 // What a hostile peer sends, as netprog must show it: with the terminal's
-// controls escaped (servers.Printable), so that nothing it sends can clear
+// controls escaped (protocol.Printable), so that nothing it sends can clear
 // the operator's screen, retitle the window or forge a log line.
 const (
 	hostileLine   = "\x1b[2J\x1b]0;pwned\x07hi\rReceived the connection from: 6.6.6.6:1\u009b\n"

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/protocol"
 	"netprog/servers"
 	"netprog/sys"
 )
@@ -21,7 +22,7 @@ import (
 type preset struct {
 	name, model string
 	port        int
-	proto       servers.Protocol
+	proto       protocol.Echo
 	teaches     string
 	more        string // for netprog help COMMAND
 	watch       string
@@ -30,20 +31,20 @@ type preset struct {
 }
 
 var presets = []preset{
-	{name: "echo-server", model: "iterative", port: 5090, proto: servers.Protocol{Prefix: "You Send:", Quit: true},
+	{name: "echo-server", model: "iterative", port: 5090, proto: protocol.Echo{Prefix: "You Send:", Quit: true},
 		teaches: "TCP echo server (iterative: one client at a time; -model picks any other design)",
 		watch:   "strace -f -yy -e trace=%network,read,write,close ./netprog echo-server",
 		pick:    true},
-	{name: "fork-server", model: "fork", port: 50007, proto: servers.Protocol{Prefix: "you send:", Quit: true},
+	{name: "fork-server", model: "fork", port: 50007, proto: protocol.Echo{Prefix: "you send:", Quit: true},
 		teaches: "echo server that forks a child per client and reaps it with wait4 when its pidfd says it exited",
 		more:    "The other designs with processes: echo-server -model prefork, echo-server -model passfd.",
 		watch: "strace -f -yy -e trace=%network,ppoll,clone3,pidfd_open,close,close_range,read,wait4,exit_group ./netprog fork-server\n" +
 			"ps -o pid,ppid,stat,cmd --ppid $(pgrep -o -x netprog)   (its children)"},
-	{name: "thread-server", model: "thread", port: 5300, proto: servers.Protocol{Quit: true},
+	{name: "thread-server", model: "thread", port: 5300, proto: protocol.Echo{Quit: true},
 		teaches: "echo server with one kernel thread per client (named with prctl, see ps -L)",
 		watch: "strace -f -yy -e trace=%network,clone,clone3,prctl,read,exit ./netprog thread-server\n" +
 			"ps -L -o pid,lwp,comm -p $(pgrep -o -x netprog)   (its threads)"},
-	{name: "select-server", model: "select", port: 50000, proto: servers.Protocol{},
+	{name: "select-server", model: "select", port: 50000, proto: protocol.Echo{},
 		teaches: "echo server multiplexing clients and stdin with select(2); a line or end of file on stdin stops it",
 		more: "A line on standard input, or its end of file, stops it, as in the notes: started\n" +
 			"with stdin closed (in the background of a script, with nohup, </dev/null) it\n" +
@@ -148,7 +149,7 @@ func (p preset) setup(fs *flag.FlagSet) func([]string) error {
 		proto := p.proto
 		proto.Prefix = *prefix
 		if *raw {
-			proto = servers.Protocol{Raw: true}
+			proto = protocol.Echo{Raw: true}
 		}
 		cfg := servers.Config{
 			Addr: addr, Backlog: *backlog, Proto: proto, Log: stdout, Verbose: !*quiet,

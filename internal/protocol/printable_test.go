@@ -1,4 +1,4 @@
-package servers_test
+package protocol_test
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"netprog/servers"
+	"netprog/internal/protocol"
 )
 
 // Printable is what stands between a hostile peer and the operator's
@@ -35,7 +35,7 @@ func TestPrintable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := servers.Printable([]byte(tt.in)); got != tt.want {
+			if got := protocol.Printable([]byte(tt.in)); got != tt.want {
 				t.Errorf("Printable(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
@@ -49,7 +49,7 @@ func FuzzPrintable(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		out := servers.Printable(in)
+		out := protocol.Printable(in)
 		if !utf8.ValidString(out) {
 			t.Fatalf("Printable(%q) = %q: not valid UTF-8", in, out)
 		}
