@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -198,23 +197,10 @@ func serveUring(ctx context.Context, cfg Config, feat uringFeatures) (*Stats, er
 	}
 
 	// Another goroutine sees ctx end; the ring sees the eventfd it writes.
-	done, exited := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(exited)
-		select {
-		case <-ctx.Done():
-			sys.EventfdSignal(efd)
-		case <-done:
-		}
-	}()
-	// It must be gone before efd is closed, or it could write to a number
-	// the kernel has since given to something else.
-	var once sync.Once
-	stopWatch := func() { once.Do(func() { close(done); <-exited }) }
-	defer stopWatch()
-
+	// It must be gone before efd is closed (see sys.OnCancel).
+	release := sys.OnCancel(ctx, func() { sys.EventfdSignal(efd) })
 	err = s.run()
-	stopWatch()
+	release()
 	counts := s.counts
 	s.st.Ring = &counts
 	return s.st, err
@@ -528,15 +514,18 @@ func (s *uringServer) accepted(c sys.CQE) {
 	case err == unix.EINVAL && s.feat.multishotAccept && !s.acceptProven:
 		s.cfg.logf("io_uring: this kernel refuses multishot accept (%v): one accept request per connection", err)
 		s.feat.multishotAccept = false
-	case outOfDescriptors(err):
-		s.shed(err)
-	case outOfMemory(err):
-		s.cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
-		s.pause()
-	case sys.IsAcceptRetry(err):
 	default:
-		s.fail(fmt.Errorf("accept: %w", err))
-		return
+		switch sys.ClassifyAccept(err) {
+		case sys.AcceptNoDescriptors:
+			s.shed(err)
+		case sys.AcceptNoMemory:
+			s.cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
+			s.pause()
+		case sys.AcceptRetry:
+		default:
+			s.fail(fmt.Errorf("accept: %w", err))
+			return
+		}
 	}
 	if !s.acceptArmed && !s.stopping && !s.pauseArmed && !s.listenArmed {
 		s.armAccept()

@@ -249,30 +249,3 @@ func (c ControlMessage) RecvErr() (e ExtendedErr, ok bool) {
 	}
 	return e, true
 }
-
-// Getuid wraps getuid(2): ping refuses short intervals to users other than
-// root, as iputils does.
-func Getuid() int {
-	uid := unix.Getuid()
-	trace("getuid", "", uid, nil)
-	return uid
-}
-
-// Eventfd wraps eventfd2(2), always with EFD_CLOEXEC: a counter descriptor
-// that poll(2) sees readable once something wrote to it, which is how another
-// goroutine wakes a loop blocked in poll.
-func Eventfd(flags int) (int, error) {
-	flags |= unix.EFD_CLOEXEC
-	fd, err := unix.Eventfd(0, flags)
-	if Tracing() {
-		f := "EFD_CLOEXEC"
-		if flags&unix.EFD_NONBLOCK != 0 {
-			f += "|EFD_NONBLOCK"
-		}
-		trace("eventfd2", "0, "+f, fd, err)
-	}
-	if err != nil {
-		return -1, syscallErr("eventfd2", err)
-	}
-	return fd, nil
-}
