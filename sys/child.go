@@ -16,7 +16,7 @@ import (
 // A child has no Go signal handlers, so no SA_RESTART either; EINTR can still
 // come from a stop and continue (SIGSTOP, SIGCONT) during a call with a
 // timeout (signal(7)), and is retried as in the rest of the package, by
-// childRestart (retry.go).
+// rawRestart (retry.go).
 
 // ChildRead wraps read(2) for a forked child; EINTR is retried.
 //
@@ -24,7 +24,7 @@ import (
 //go:norace
 //go:nocheckptr
 func ChildRead(fd int, p []byte) (int, unix.Errno) {
-	n, e := childRestart(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+	n, e := rawRestart(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
 	if e != 0 {
 		return 0, e
 	}
@@ -41,7 +41,7 @@ func ChildRead(fd int, p []byte) (int, unix.Errno) {
 func ChildSend(fd int, p []byte) (int, unix.Errno) {
 	sent := 0
 	for sent < len(p) {
-		n, e := childRestart(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[sent])),
+		n, e := rawRestart(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[sent])),
 			uintptr(len(p)-sent), unix.MSG_NOSIGNAL, 0, 0)
 		if e != 0 {
 			return sent, e
@@ -59,7 +59,7 @@ func ChildSend(fd int, p []byte) (int, unix.Errno) {
 //go:nocheckptr
 func ChildWrite(fd int, p []byte) unix.Errno {
 	for done := 0; done < len(p); {
-		n, e := childRestart(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done), 0, 0, 0)
+		n, e := rawRestart(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done), 0, 0, 0)
 		if e != 0 {
 			return e
 		}
@@ -74,7 +74,7 @@ func ChildWrite(fd int, p []byte) unix.Errno {
 //go:nosplit
 //go:norace
 func ChildAccept(lfd int) (int, unix.Errno) {
-	fd, e := childRestart(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
+	fd, e := rawRestart(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
 	if e != 0 {
 		return -1, e
 	}
@@ -150,7 +150,7 @@ func ChildGetpid() int {
 //go:norace
 //go:nocheckptr
 func ChildSleep(ts *unix.Timespec) unix.Errno {
-	_, e := childRestart(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, 0,
+	_, e := rawRestart(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, 0,
 		uintptr(unsafe.Pointer(ts)), uintptr(unsafe.Pointer(ts)), 0, 0)
 	return e
 }

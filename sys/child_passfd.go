@@ -8,7 +8,7 @@ import (
 
 // RecvFD for a forked child (see child.go for the rules; the call is the
 // standard library's syscall.RawSyscall, since x/sys's is race-instrumented,
-// through childRestart).
+// through rawRestart).
 // The message header, its one-byte data buffer and its control buffer are
 // globals the parent's runtime set up at start, pointers included, so the
 // child stores only numbers (the two lengths the kernel overwrites) and
@@ -51,7 +51,7 @@ func ChildRecvFD(sock int) (int, unix.Errno) {
 	// is enough.
 	childFDMsg.Controllen = childFDCtlLen
 	childFDMsg.Flags = 0
-	n, e := childRestart(unix.SYS_RECVMSG, uintptr(sock), uintptr(unsafe.Pointer(&childFDMsg)),
+	n, e := rawRestart(unix.SYS_RECVMSG, uintptr(sock), uintptr(unsafe.Pointer(&childFDMsg)),
 		unix.MSG_CMSG_CLOEXEC, 0, 0, 0)
 	if e != 0 {
 		return -1, e

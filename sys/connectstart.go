@@ -14,10 +14,10 @@ import "golang.org/x/sys/unix"
 func ConnectStart(fd int, a Addr) (done bool, err error) {
 	err = unix.Connect(fd, a.Sockaddr())
 	trace("connect", itoa(fd)+", "+fmtSockaddr(a), 0, err)
-	switch err {
-	case nil:
+	switch {
+	case err == nil:
 		return true, nil
-	case unix.EINPROGRESS, unix.EINTR:
+	case connectPending(err):
 		return false, nil
 	}
 	return false, syscallErr("connect "+a.String(), err)

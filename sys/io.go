@@ -1,7 +1,6 @@
 package sys
 
 import (
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -201,18 +200,11 @@ func ReadNonblock(fd int, p []byte) (int, error) {
 	if len(p) > 0 {
 		ptr = unsafe.Pointer(&p[0])
 	}
-	var n int
+	r, e := rawRestart(unix.SYS_READ, uintptr(fd), uintptr(ptr), uintptr(len(p)), 0, 0, 0)
+	n := int(r)
 	var err error
-	for {
-		r, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(ptr), uintptr(len(p)))
-		if e == unix.EINTR {
-			continue
-		}
-		n = int(r)
-		if e != 0 {
-			n, err = 0, e
-		}
-		break
+	if e != 0 {
+		n, err = 0, e
 	}
 	if Tracing() {
 		data := "\"\""
@@ -245,10 +237,7 @@ func SendNonblock(fd int, p []byte, flags int) (int, error) {
 	flags |= unix.MSG_NOSIGNAL
 	n := 0
 	for n < len(p) {
-		r, _, e := syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n), uintptr(flags), 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
+		r, e := rawRestart(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n), uintptr(flags), 0, 0)
 		m := int(r)
 		var err error
 		if e != 0 {
@@ -293,17 +282,9 @@ func sendtoBufRaw(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
 	if len(p) > 0 {
 		ptr = unsafe.Pointer(&p[0])
 	}
-	var n int
-	var e syscall.Errno
-	for {
-		var r uintptr
-		r, _, e = syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(ptr), uintptr(len(p)),
-			uintptr(flags), uintptr(unsafe.Pointer(&to.raw)), uintptr(to.len))
-		if e != unix.EINTR {
-			n = int(r)
-			break
-		}
-	}
+	r, e := rawRestart(unix.SYS_SENDTO, uintptr(fd), uintptr(ptr), uintptr(len(p)),
+		uintptr(flags), uintptr(unsafe.Pointer(&to.raw)), uintptr(to.len))
+	n := int(r)
 	if e == unix.EAGAIN && flags&unix.MSG_DONTWAIT != 0 {
 		return 0, errSendtoAgain // SendtoBufNonblock tries again, traced there
 	}
@@ -322,19 +303,11 @@ func sendtoBufRaw(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
 func RecvmsgBufNonblock(fd int, m *Msg, flags int) error {
 	flags |= unix.MSG_DONTWAIT
 	m.prepare()
-	var e syscall.Errno
-	for {
-		var r uintptr
-		r, _, e = syscall.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&m.hdr)), uintptr(flags))
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			m.N, m.ControlN, m.Flags = 0, 0, 0
-		} else {
-			m.N, m.ControlN, m.Flags = int(r), int(m.hdr.Controllen), int(m.hdr.Flags)
-		}
-		break
+	r, e := rawRestart(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&m.hdr)), uintptr(flags), 0, 0, 0)
+	if e != 0 {
+		m.N, m.ControlN, m.Flags = 0, 0, 0
+	} else {
+		m.N, m.ControlN, m.Flags = int(r), int(m.hdr.Controllen), int(m.hdr.Flags)
 	}
 	var err error
 	if e != 0 {

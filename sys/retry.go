@@ -17,8 +17,10 @@ import (
 // timeout set by SO_RCVTIMEO/SO_SNDTIMEO return EINTR whatever the flags). So
 // every wrapper that may be restarted goes through restart; the waits with
 // a timeout (poll, select, epoll_wait) through restartWait, which restarts
-// them with what is left of it; and a forked child's calls through
-// childRestart. Close is never restarted (see Close).
+// them with what is left of it; the raw calls (a forked child's, and the
+// nonblocking fast paths in io.go) through rawRestart. Three calls are
+// never restarted: close (see Close), connect (see connectPending) and
+// clock_nanosleep (see Nanosleep).
 
 // restart calls fn until it fails with something other than EINTR.
 func restart(fn func() error) error {
@@ -61,15 +63,17 @@ func waitMillis(d time.Duration) int {
 	return int((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-// childRestart is restart for a forked child (see child.go): it makes the
-// raw system call until it fails with something other than EINTR. A child
-// has no Go signal handlers, so no SA_RESTART either; EINTR can still come
-// from a stop and continue (SIGSTOP, SIGCONT) during a call with a timeout
-// (signal(7)). No closure here: the child cannot allocate one.
+// rawRestart is restart for the raw system calls (syscall.RawSyscall6,
+// which does not tell the Go scheduler): it makes the call until it fails
+// with something other than EINTR. Forked children make all their calls
+// this way (see child.go): they have no Go signal handlers, so no
+// SA_RESTART either, and EINTR can still come from a stop and continue
+// (SIGSTOP, SIGCONT) during a call with a timeout (signal(7)). So it is
+// nosplit, norace and takes no closure: a child cannot allocate one.
 //
 //go:nosplit
 //go:norace
-func childRestart(trap, a1, a2, a3, a4, a5, a6 uintptr) (uintptr, unix.Errno) {
+func rawRestart(trap, a1, a2, a3, a4, a5, a6 uintptr) (uintptr, unix.Errno) {
 	for {
 		r, _, e := syscall.RawSyscall6(trap, a1, a2, a3, a4, a5, a6)
 		if e != unix.EINTR {
@@ -163,3 +167,16 @@ func IsPeerGone(err error) bool {
 	}
 	return false
 }
+
+// connectPending reports whether connect(2)'s result means the handshake
+// goes on without us: EINPROGRESS on a nonblocking socket, and EINTR on any
+// socket. connect is never restarted after EINTR: the kernel carries on
+// with the handshake, and a second connect would fail with EALREADY; as
+// POSIX says, the caller waits for the socket to become writable and reads
+// the outcome from SO_ERROR.
+func connectPending(err error) bool { return err == unix.EINPROGRESS || err == unix.EINTR }
+
+// interrupted reports whether a call that is never restarted here was cut
+// short by a signal handler (EINTR): clock_nanosleep, whose caller gets
+// the time left and decides whether to sleep again.
+func interrupted(err error) bool { return err == unix.EINTR }

@@ -77,7 +77,7 @@ func Accept4(fd, flags int) (int, Addr, error) {
 func Connect(fd int, a Addr) error {
 	err := unix.Connect(fd, a.Sockaddr())
 	trace("connect", itoa(fd)+", "+fmtSockaddr(a), 0, err)
-	if err == unix.EINTR || err == unix.EINPROGRESS {
+	if connectPending(err) {
 		err = waitConnect(fd, -1)
 	}
 	return syscallErr("connect "+a.String(), err)
@@ -92,7 +92,7 @@ func ConnectTimeout(fd int, a Addr, d time.Duration) error {
 	}
 	err := unix.Connect(fd, a.Sockaddr())
 	trace("connect", itoa(fd)+", "+fmtSockaddr(a), 0, err)
-	if err == unix.EINPROGRESS || err == unix.EINTR {
+	if connectPending(err) {
 		err = waitConnect(fd, d)
 	}
 	if e := SetNonblock(fd, false); e != nil && err == nil {

@@ -152,7 +152,7 @@ func Nanosleep(d time.Duration) (left time.Duration, err error) {
 	if Tracing() {
 		trace("clock_nanosleep", "CLOCK_MONOTONIC, 0, "+fmtTimespec(ts)+", "+fmtTimespec(rem), 0, err)
 	}
-	if err == unix.EINTR {
+	if interrupted(err) {
 		return time.Duration(rem.Nano()), nil
 	}
 	return 0, syscallErr("clock_nanosleep", err)
