@@ -57,6 +57,7 @@ var (
 //
 //go:nosplit
 //go:norace
+//netprog:forkchild
 func forkChild() int {
 	sys.ChildClose(childArgs.lfd)
 	sys.ChildCloseAllBut(childArgs.cfd)
@@ -75,6 +76,7 @@ func forkChild() int {
 //
 //go:nosplit
 //go:norace
+//netprog:forkchild
 func preforkChild() int {
 	lfd := childArgs.lfd
 	sys.ChildCloseAllBut(lfd)

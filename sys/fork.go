@@ -183,6 +183,7 @@ var (
 //go:nosplit
 //go:norace
 //go:nocheckptr
+//netprog:forkchild
 func rawFork(child func() int) (pid uintptr, errno unix.Errno) {
 	cleared := false // the kernel has reset the child's handlers
 	if !noClone3 {
