@@ -8,13 +8,7 @@ import "golang.org/x/sys/unix"
 func Eventfd(flags int) (int, error) {
 	flags |= unix.EFD_CLOEXEC
 	fd, err := unix.Eventfd(0, flags)
-	if Tracing() {
-		f := "EFD_CLOEXEC"
-		if flags&unix.EFD_NONBLOCK != 0 {
-			f += "|EFD_NONBLOCK"
-		}
-		trace("eventfd2", "0, "+f, fd, err)
-	}
+	traceEventfd(flags, fd, err)
 	if err != nil {
 		return -1, syscallErr("eventfd2", err)
 	}

@@ -67,9 +67,7 @@ func SendtoBuf(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
 		n = int(r)
 		return nil
 	})
-	if Tracing() {
-		trace("sendto", itoa(fd)+", "+fmtData(p)+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", "+fmtSockaddr(to.Addr), n, err)
-	}
+	traceSendto(fd, p, flags, to.Addr, n, err)
 	return n, syscallErr("sendto", err)
 }
 
@@ -116,14 +114,7 @@ func RecvmsgBuf(fd int, m *Msg, flags int) error {
 		m.N, m.ControlN, m.Flags = int(r), int(m.hdr.Controllen), int(m.hdr.Flags)
 		return nil
 	})
-	if Tracing() {
-		data, name := "\"\"", "NULL"
-		if err == nil {
-			data, name = fmtData(m.Data[:min(m.N, len(m.Data))]), fmtSockaddr(m.From())
-		}
-		trace("recvmsg", itoa(fd)+", {msg_name="+name+", msg_iov=[{"+data+", "+itoa(len(m.Data))+
-			"}], msg_controllen="+itoa(m.ControlN)+", msg_flags="+flagNames(m.Flags, msgFlags)+"}, "+flagNames(flags, msgFlags), m.N, err)
-	}
+	traceRecvmsgBuf(fd, m, flags, err)
 	return syscallErr("recvmsg", err)
 }
 

@@ -18,7 +18,11 @@ import (
 //	bind(3, {AF_INET, 127.0.0.1:8090}) = -1 EADDRINUSE (Address already in use)
 //
 // Arguments are formatted only when tracing is on, so the hook costs one
-// atomic load per call otherwise.
+// atomic load per call otherwise. This file holds the hook and the
+// formatting of values (addresses, buffers, flags, options); the line of
+// each wrapper whose arguments need more than naming is built by its own
+// traceX function in trace_calls.go, trace_io.go and trace_uring.go, so
+// the wrappers read as x/sys's do: the call, the trace, the error.
 
 var (
 	traceOut atomic.Pointer[io.Writer]
@@ -218,99 +222,4 @@ func fmtOpt(level, opt int) string {
 		return s
 	}
 	return strconv.Itoa(level) + ", " + strconv.Itoa(opt)
-}
-
-// poll.go's calls.
-
-var pollFlags = []flagName{
-	{unix.POLLIN, "POLLIN"}, {unix.POLLPRI, "POLLPRI"}, {unix.POLLOUT, "POLLOUT"},
-	{unix.POLLERR, "POLLERR"}, {unix.POLLHUP, "POLLHUP"}, {unix.POLLNVAL, "POLLNVAL"},
-	{unix.POLLRDHUP, "POLLRDHUP"},
-}
-
-func fmtPollFds(fds []unix.PollFd, revents bool) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, p := range fds {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if i == 8 {
-			b.WriteString("...")
-			break
-		}
-		b.WriteString("{fd=" + strconv.Itoa(int(p.Fd)) + ", events=" + flagNames(int(p.Events), pollFlags))
-		if revents {
-			b.WriteString(", revents=" + flagNames(int(p.Revents), pollFlags))
-		}
-		b.WriteByte('}')
-	}
-	b.WriteByte(']')
-	return b.String()
-}
-
-func tracePoll(fds []unix.PollFd, ms, n int, err error) {
-	if Tracing() {
-		trace("poll", fmtPollFds(fds, false)+", "+itoa(len(fds))+", "+itoa(ms), n, err)
-	}
-}
-
-// traceSelect shows the sets as they were given (rin, win), and which of
-// them were given at all.
-func traceSelect(nfd int, rin, win *unix.FdSet, r, w bool, tv *unix.Timeval, n int, err error) {
-	if !Tracing() {
-		return
-	}
-	timeout := "NULL"
-	if tv != nil {
-		timeout = "{tv_sec=" + strconv.FormatInt(tv.Sec, 10) + ", tv_usec=" + strconv.FormatInt(tv.Usec, 10) + "}"
-	}
-	trace("select", itoa(nfd)+", "+fmtFdSet(rin, nfd, r)+", "+fmtFdSet(win, nfd, w)+", NULL, "+timeout, n, err)
-}
-
-func fmtFdSet(s *unix.FdSet, nfd int, present bool) string {
-	if !present {
-		return "NULL"
-	}
-	var parts []string
-	for fd := 0; fd < nfd && fd < FD_SETSIZE; fd++ {
-		if s.IsSet(fd) {
-			parts = append(parts, strconv.Itoa(fd))
-		}
-	}
-	return "[" + strings.Join(parts, " ") + "]"
-}
-
-var epollFlags = []flagName{
-	{unix.EPOLLIN, "EPOLLIN"}, {unix.EPOLLPRI, "EPOLLPRI"}, {unix.EPOLLOUT, "EPOLLOUT"},
-	{unix.EPOLLERR, "EPOLLERR"}, {unix.EPOLLHUP, "EPOLLHUP"}, {unix.EPOLLRDHUP, "EPOLLRDHUP"},
-	{unix.EPOLLET, "EPOLLET"}, {unix.EPOLLONESHOT, "EPOLLONESHOT"}, {unix.EPOLLEXCLUSIVE, "EPOLLEXCLUSIVE"},
-}
-
-func traceEpollCtl(epfd, op, fd int, ev *unix.EpollEvent, err error) {
-	if !Tracing() {
-		return
-	}
-	name := map[int]string{unix.EPOLL_CTL_ADD: "EPOLL_CTL_ADD", unix.EPOLL_CTL_MOD: "EPOLL_CTL_MOD", unix.EPOLL_CTL_DEL: "EPOLL_CTL_DEL"}[op]
-	arg := "NULL"
-	if ev != nil {
-		arg = "{events=" + flagNames(int(ev.Events), epollFlags) + ", data={fd=" + itoa(fd) + "}}"
-	}
-	trace("epoll_ctl", itoa(epfd)+", "+name+", "+itoa(fd)+", "+arg, 0, err)
-}
-
-func traceEpollWait(epfd int, events []unix.EpollEvent, ms, n int, err error) {
-	if !Tracing() {
-		return
-	}
-	var b strings.Builder
-	b.WriteByte('[')
-	for i := 0; i < n && i < 8; i++ {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("{events=" + flagNames(int(events[i].Events), epollFlags) + ", data={fd=" + strconv.Itoa(int(events[i].Fd)) + "}}")
-	}
-	b.WriteByte(']')
-	trace("epoll_wait", itoa(epfd)+", "+b.String()+", "+itoa(len(events))+", "+itoa(ms), n, err)
 }
