@@ -44,7 +44,7 @@ func Listen(fd, backlog int) error {
 // Accept4 wraps accept4(2), always with SOCK_CLOEXEC, and returns the new
 // descriptor and the peer's address. EINTR is retried; the error for a
 // connection that died in the queue (ECONNABORTED) is returned for the caller
-// to skip (IsAcceptRetry).
+// to skip (ClassifyAccept says what each failure means).
 func Accept4(fd, flags int) (int, Addr, error) {
 	flags |= unix.SOCK_CLOEXEC
 	var nfd int
