@@ -440,3 +440,16 @@ func traceEpollWait(epfd int, events []unix.EpollEvent, ms, n int, err error) {
 	b.WriteByte(']')
 	trace("epoll_wait", itoa(epfd)+", "+b.String()+", "+itoa(len(events))+", "+itoa(ms), n, err)
 }
+
+// traceFork shows the fork as clone3 with its struct clone_args, or as
+// the clone that fork(2) makes.
+func traceFork(name string, pid int, err error) {
+	if !Tracing() {
+		return
+	}
+	if name == "clone" {
+		trace(name, "child_stack=NULL, flags=SIGCHLD", pid, err)
+		return
+	}
+	trace(name, "{flags=CLONE_CLEAR_SIGHAND, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, "+itoa(int(unsafe.Sizeof(cloneArgs{}))), pid, err)
+}
