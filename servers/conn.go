@@ -131,5 +131,5 @@ func (s *connSet) shutdownAll() {
 // watch shuts down every connection in the set when ctx ends; the returned
 // func releases the watcher.
 func (s *connSet) watch(ctx context.Context) (release func()) {
-	return onCancel(ctx, s.shutdownAll)
+	return sys.OnCancel(ctx, s.shutdownAll)
 }

@@ -102,18 +102,8 @@ func openLoop(ctx context.Context, cfg *Config) (*eventLoop, error) {
 	if cfg.IdleTimeout > 0 {
 		l.nextSweep = time.Now().Add(l.sweepEvery())
 	}
-	done, exited := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(exited)
-		select {
-		case <-ctx.Done():
-			sys.EventfdSignal(wake)
-		case <-done:
-		}
-	}()
-	// The goroutine must be gone before wake is closed: otherwise it could
-	// write to a number the kernel has given to something else.
-	l.stopWatch = func() { close(done); <-exited }
+	// stopWatch must have run before wake is closed (see sys.OnCancel).
+	l.stopWatch = sys.OnCancel(ctx, func() { sys.EventfdSignal(wake) })
 	return l, nil
 }
 
@@ -226,9 +216,9 @@ func (l *eventLoop) acceptReady(now time.Time, drain bool, admit func(*eventConn
 }
 
 // acceptNext makes one accept4 (with flags) on the nonblocking listening
-// socket, by the event loops' one policy for accept's failures: a
+// socket, acting on what sys.ClassifyAccept says of its failure: a
 // connection that died in the queue (ECONNABORTED, and the errors Linux
-// passes on from it, see sys.IsAcceptRetry) is skipped; out of
+// passes on from it) is skipped; out of
 // descriptors, the waiting connection is shed (reserve.go); out of kernel
 // memory, accepting pauses for acceptBackoff. It returns fd -1 when no
 // connection was taken; then again says whether the caller may accept once
@@ -238,15 +228,18 @@ func (l *eventLoop) acceptReady(now time.Time, drain bool, admit func(*eventConn
 // while out of descriptors does not keep the loop from its clients.
 func (l *eventLoop) acceptNext(now time.Time, flags int) (fd int, peer sys.Addr, again bool, err error) {
 	fd, peer, err = spare.Accept4(l.lfd, flags)
-	switch {
-	case err == nil:
+	if err == nil {
 		return fd, peer, false, nil
-	case sys.IsTemporary(err):
-	case sys.IsAcceptRetry(err):
+	}
+	if sys.IsTemporary(err) {
+		return -1, sys.Addr{}, false, nil
+	}
+	switch sys.ClassifyAccept(err) {
+	case sys.AcceptRetry:
 		again = true
-	case outOfDescriptors(err):
+	case sys.AcceptNoDescriptors:
 		again = l.shed(now, err)
-	case outOfMemory(err):
+	case sys.AcceptNoMemory:
 		l.cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
 		l.pausedUntil = now.Add(acceptBackoff)
 	default:

@@ -54,6 +54,7 @@ var (
 //
 //go:nosplit
 //go:norace
+//netprog:forkchild
 func forkChild() int {
 	sys.ChildClose(childArgs.lfd)
 	sys.ChildCloseAllBut(childArgs.cfd)
@@ -72,21 +73,22 @@ func forkChild() int {
 //
 //go:nosplit
 //go:norace
+//netprog:forkchild
 func preforkChild() int {
 	lfd := childArgs.lfd
 	sys.ChildCloseAllBut(lfd)
 	for {
 		fd, e := sys.ChildAccept(lfd)
-		switch e {
-		case 0:
-		case unix.ECONNABORTED, unix.EPROTO, unix.ENETDOWN, unix.ENOPROTOOPT, unix.EHOSTDOWN,
-			unix.ENONET, unix.EHOSTUNREACH, unix.EOPNOTSUPP, unix.ENETUNREACH:
-			continue // that connection died in the queue (accept(2)): take the next
-		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
-			sys.ChildSleep(&backoffSleep) // out of resources: do not spin
-			continue
-		default:
-			return int(e) // EINVAL: the listening socket was shut down
+		if e != 0 {
+			switch sys.AcceptErrnoClass(e) {
+			case sys.AcceptRetry:
+				continue // that connection died in the queue (accept(2)): take the next
+			case sys.AcceptNoDescriptors, sys.AcceptNoMemory:
+				sys.ChildSleep(&backoffSleep) // out of resources: do not spin
+				continue
+			default:
+				return int(e) // EINVAL: the listening socket was shut down
+			}
 		}
 		childArgs.counts[childArgs.slot].conns++
 		if childArgs.idle.Sec != 0 || childArgs.idle.Usec != 0 {

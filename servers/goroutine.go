@@ -81,7 +81,7 @@ func Goroutine(ctx context.Context, cfg Config) (*Stats, error) {
 		err := ln.ReadFunc(ctx, "accept4", func(lfd int) error {
 			var err error
 			fd, peer, err = sys.Accept4(lfd, unix.SOCK_NONBLOCK)
-			if outOfDescriptors(err) {
+			if sys.ClassifyAccept(err) == sys.AcceptNoDescriptors {
 				// The shed happens here, inside ReadFunc, and not after it
 				// returns: ReadFunc starts by clearing the netpoller's
 				// "readable" note (internal/poll's prepareRead), so a
@@ -95,23 +95,23 @@ func Goroutine(ctx context.Context, cfg Config) (*Stats, error) {
 			}
 			return rawErrno(err)
 		})
-		switch {
-		case err == nil:
-		case ctx.Err() != nil:
-			return st, nil
-		case sys.IsAcceptRetry(err):
-			continue
-		case outOfDescriptors(err):
-			if shedWhy == shedNoSpare {
+		if err != nil {
+			if ctx.Err() != nil {
+				return st, nil
+			}
+			switch sys.ClassifyAccept(err) {
+			case sys.AcceptRetry:
+			case sys.AcceptNoDescriptors:
+				if shedWhy == shedNoSpare {
+					pause(ctx, acceptBackoff)
+				}
+			case sys.AcceptNoMemory:
+				cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
 				pause(ctx, acceptBackoff)
+			default:
+				return st, err
 			}
 			continue
-		case outOfMemory(err):
-			cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
-			pause(ctx, acceptBackoff)
-			continue
-		default:
-			return st, err
 		}
 		c, err := socket.New(fd, "tcp")
 		if err != nil {
@@ -269,7 +269,7 @@ func (s *goroutineConns) remove(c *socket.Conn) {
 // watch shuts every client down when ctx ends; the returned func releases
 // the watcher.
 func (s *goroutineConns) watch(ctx context.Context) (release func()) {
-	return onCancel(ctx, s.shutdownAll)
+	return sys.OnCancel(ctx, s.shutdownAll)
 }
 
 // shutdownAll shuts down every client, and any added later.

@@ -39,29 +39,3 @@ func Iterative(ctx context.Context, cfg Config) (*Stats, error) {
 	}
 	return st, nil
 }
-
-// accept takes the next connection for a blocking model. It returns fd -1
-// with no error for a connection to skip (it died in the queue, or was shed
-// because the process ran out of descriptors) and an error only when the
-// server must stop; a stop (ctx cancelled, listening socket shut down) is a
-// nil error with fd -1 and ctx.Err() set.
-func accept(ctx context.Context, cfg *Config, st *Stats, lfd int) (int, sys.Addr, error) {
-	fd, peer, err := sys.Accept4(lfd, 0)
-	switch {
-	case err == nil:
-		st.Conns.Add(1)
-		return fd, peer, nil
-	case ctx.Err() != nil:
-		return -1, sys.Addr{}, nil
-	case sys.IsAcceptRetry(err):
-		return -1, sys.Addr{}, nil
-	case outOfDescriptors(err):
-		shedBlocking(ctx, cfg, st, lfd, err)
-		return -1, sys.Addr{}, nil
-	case outOfMemory(err):
-		cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
-		pause(ctx, acceptBackoff)
-		return -1, sys.Addr{}, nil
-	}
-	return -1, sys.Addr{}, err
-}

@@ -30,6 +30,7 @@ var freeByte = [1]byte{'.'}
 //
 //go:nosplit
 //go:norace
+//netprog:forkchild
 func passfdChild() int {
 	ch := passfdArgs.channel
 	sys.ChildCloseAllBut(ch)

@@ -50,7 +50,7 @@ func Prefork(ctx context.Context, cfg Config) (*Stats, error) {
 		return nil, err
 	}
 	defer sys.Close(wake)
-	defer onCancel(ctx, func() { sys.EventfdSignal(wake) })()
+	defer sys.OnCancel(ctx, func() { sys.EventfdSignal(wake) })()
 
 	st := &Stats{}
 	kids, err := newChildren(&cfg, st, workers)

@@ -133,20 +133,6 @@ func (r *Reserve) Shed(lfd, flags int) (sys.Addr, error) {
 	return peer, err
 }
 
-// outOfDescriptors reports whether an accept error means the process or the
-// system has no descriptor left for the connection.
-func outOfDescriptors(err error) bool {
-	e := sys.Errno(err)
-	return e == unix.EMFILE || e == unix.ENFILE
-}
-
-// outOfMemory reports whether an accept error means the kernel could not
-// allocate for the connection: nothing to shed, only to wait for.
-func outOfMemory(err error) bool {
-	e := sys.Errno(err)
-	return e == unix.ENOBUFS || e == unix.ENOMEM
-}
-
 // acceptBackoff is how long a server stops accepting when it can neither
 // take a connection nor shed one: long enough not to spin, short enough
 // that clients barely notice.
@@ -183,8 +169,8 @@ func shed(cfg *Config, st *Stats, lfd, flags int, cause error) shedResult {
 		cfg.logf("Out of descriptors (%s): refused the connection from %s", unix.ErrnoName(sys.Errno(cause)), peer)
 	case sys.IsTemporary(err):
 		return shedEmpty
-	case errors.Is(err, ErrNoReserve) || outOfDescriptors(err):
-		// outOfDescriptors: the slot the spare left was taken by another
+	case errors.Is(err, ErrNoReserve) || sys.ClassifyAccept(err) == sys.AcceptNoDescriptors:
+		// AcceptNoDescriptors: the slot the spare left was taken by another
 		// thread before our accept.
 		cfg.logf("Out of descriptors (%s) and no spare to shed with: not accepting for %v", unix.ErrnoName(sys.Errno(cause)), acceptBackoff)
 		return shedNoSpare

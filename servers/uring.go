@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -198,130 +197,13 @@ func serveUring(ctx context.Context, cfg Config, feat uringFeatures) (*Stats, er
 	}
 
 	// Another goroutine sees ctx end; the ring sees the eventfd it writes.
-	done, exited := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(exited)
-		select {
-		case <-ctx.Done():
-			sys.EventfdSignal(efd)
-		case <-done:
-		}
-	}()
-	// It must be gone before efd is closed, or it could write to a number
-	// the kernel has since given to something else.
-	var once sync.Once
-	stopWatch := func() { once.Do(func() { close(done); <-exited }) }
-	defer stopWatch()
-
+	// It must be gone before efd is closed (see sys.OnCancel).
+	release := sys.OnCancel(ctx, func() { sys.EventfdSignal(efd) })
 	err = s.run()
-	stopWatch()
+	release()
 	counts := s.counts
 	s.st.Ring = &counts
 	return s.st, err
-}
-
-// teardown releases the ring after run. Normally every request has
-// completed by then. After a failure some may still be pending: closing the
-// ring cancels them, asynchronously, so the provided buffers stay mapped
-// (the kernel could still pick one) and s stays reachable, with every
-// buffer its connections handed to a request, until the ring is closed.
-func (s *uringServer) teardown() {
-	for _, c := range s.conns {
-		if c != nil && !c.closing {
-			sys.Close(c.fd)
-		}
-	}
-	if s.bufs != nil && s.quiet() {
-		s.bufs.Close()
-	}
-	s.ring.Close()
-	runtime.KeepAlive(s)
-}
-
-// newRing sets the ring up, trying the newest setup flags first.
-func (s *uringServer) newRing() error {
-	base := uint32(sys.IORING_SETUP_CLAMP)
-	flags := base
-	if s.feat.deferTaskrun {
-		flags |= sys.IORING_SETUP_SUBMIT_ALL | sys.IORING_SETUP_SINGLE_ISSUER | sys.IORING_SETUP_DEFER_TASKRUN
-	}
-	ring, err := sys.NewRing(uringEntries, uringCQ, flags)
-	if sys.Errno(err) == unix.EINVAL && flags != base {
-		s.cfg.logf("io_uring: this kernel refuses IORING_SETUP_DEFER_TASKRUN (%v): completions are processed as they come", sys.Errno(err))
-		s.feat.deferTaskrun = false
-		ring, err = sys.NewRing(uringEntries, uringCQ, base)
-	}
-	if err != nil {
-		return uringUnavailable(err)
-	}
-	s.ring = ring
-	probe, err := ring.Probe()
-	if err != nil {
-		ring.Close()
-		return fmt.Errorf("io_uring on this kernel is too old for the uring model (Linux 5.6 or later): %w", err)
-	}
-	for _, op := range []uint8{sys.IORING_OP_ACCEPT, sys.IORING_OP_RECV, sys.IORING_OP_SEND, sys.IORING_OP_CLOSE,
-		sys.IORING_OP_POLL_ADD, sys.IORING_OP_TIMEOUT, sys.IORING_OP_ASYNC_CANCEL} {
-		if !probe.Supports(op) {
-			ring.Close()
-			return fmt.Errorf("this kernel's io_uring lacks %s, which the uring model needs (Linux 5.6 or later)", sys.OpName(op))
-		}
-	}
-	if s.feat.batchWait && ring.Params.Features&sys.IORING_FEAT_MIN_TIMEOUT == 0 {
-		s.cfg.logf("io_uring: this kernel has no batch wait (IORING_FEAT_MIN_TIMEOUT, Linux 6.12): each io_uring_enter waits for one completion")
-		s.feat.batchWait = false
-	}
-	return nil
-}
-
-// uringUnavailable explains in one line why there is no io_uring.
-func uringUnavailable(err error) error {
-	switch sys.Errno(err) {
-	case unix.ENOSYS:
-		return fmt.Errorf("io_uring is not available: %w (a kernel without CONFIG_IO_URING, or a seccomp filter that forbids it)", err)
-	case unix.EPERM:
-		return fmt.Errorf("io_uring is not permitted: %w (sysctl kernel.io_uring_disabled, or a seccomp filter)", err)
-	case unix.ENOMEM:
-		return fmt.Errorf("io_uring: %w (before Linux 5.12 the rings count against RLIMIT_MEMLOCK: raise it with ulimit -l)", err)
-	}
-	return err
-}
-
-// registerBufRing sets up the provided-buffer ring, or notes why not.
-func (s *uringServer) registerBufRing() {
-	if !s.feat.bufRing {
-		s.feat.multishotRecv = false
-		return
-	}
-	bufs, err := s.ring.RegisterBufRing(uringBufs, uringBufSize, uringBgid)
-	if err != nil {
-		s.cfg.logf("io_uring: no provided-buffer ring (%v): each client gets its own %d-byte buffer and one recv per arrival", sys.Errno(err), bufSize)
-		s.feat.bufRing, s.feat.multishotRecv = false, false
-		return
-	}
-	s.bufs = bufs
-}
-
-func (s *uringServer) describe() string {
-	d := "accept: multishot"
-	if !s.feat.multishotAccept {
-		d = "accept: one per connection"
-	}
-	switch {
-	case s.feat.multishotRecv:
-		d += fmt.Sprintf("; recv: multishot into %d shared buffers of %d bytes", uringBufs, uringBufSize)
-	case s.feat.bufRing:
-		d += fmt.Sprintf("; recv: one per arrival into %d shared buffers of %d bytes", uringBufs, uringBufSize)
-	default:
-		d += fmt.Sprintf("; recv: one per arrival into a %d-byte buffer per client", bufSize)
-	}
-	if s.feat.deferTaskrun {
-		d += "; completions deferred to io_uring_enter"
-	}
-	if s.feat.batchWait {
-		d += fmt.Sprintf("; when busy, waits up to %v for a batch of completions", uringMinWait)
-	}
-	return d
 }
 
 // run is the loop: hand the kernel what is prepared and wait for at least
@@ -437,27 +319,6 @@ func (s *uringServer) cancel(target uint64) {
 	s.sqe().PrepCancel(target, userData(kindCancel, 0, 0))
 }
 
-func (s *uringServer) armStop() {
-	s.sqe().PrepPollAdd(s.efd, unix.POLLIN, userData(kindStop, 0, 0))
-	s.stopArmed = true
-}
-
-func (s *uringServer) armAccept() {
-	s.sqe().PrepAccept(s.lfd, unix.SOCK_CLOEXEC, s.feat.multishotAccept, userData(kindAccept, 0, 0))
-	s.acceptArmed = true
-}
-
-// sweepEvery is how often the server looks for idle clients: a client
-// silent for IdleTimeout is closed within 1.25 times it, as in the event
-// loops.
-func (s *uringServer) sweepEvery() time.Duration { return max(s.cfg.IdleTimeout/4, time.Millisecond) }
-
-func (s *uringServer) armSweep() {
-	s.sweepTS = timespec(s.sweepEvery())
-	s.sqe().PrepTimeout(&s.sweepTS, userData(kindSweep, 0, 0))
-	s.sweepArmed = true
-}
-
 func timespec(d time.Duration) sys.KernelTimespec {
 	return sys.KernelTimespec{Sec: int64(d / time.Second), Nsec: int64(d % time.Second)}
 }
@@ -509,143 +370,5 @@ func (s *uringServer) handle(c sys.CQE) {
 		}
 	default:
 		s.fail(fmt.Errorf("io_uring: completion %+v of no request", c))
-	}
-}
-
-// accepted handles an accept's completion: a new connection, or why not.
-func (s *uringServer) accepted(c sys.CQE) {
-	if !c.More() {
-		s.acceptArmed = false
-	}
-	err := c.Err()
-	switch {
-	case err == nil:
-		if s.feat.multishotAccept {
-			s.acceptProven = true
-		}
-		s.open(int(c.Res))
-	case err == unix.ECANCELED:
-	case err == unix.EINVAL && s.feat.multishotAccept && !s.acceptProven:
-		s.cfg.logf("io_uring: this kernel refuses multishot accept (%v): one accept request per connection", err)
-		s.feat.multishotAccept = false
-	case outOfDescriptors(err):
-		s.shed(err)
-	case outOfMemory(err):
-		s.cfg.logf("accept: %v: not accepting for %v", err, acceptBackoff)
-		s.pause()
-	case sys.IsAcceptRetry(err):
-	default:
-		s.fail(fmt.Errorf("accept: %w", err))
-		return
-	}
-	if !s.acceptArmed && !s.stopping && !s.pauseArmed && !s.listenArmed {
-		s.armAccept()
-	}
-}
-
-// shed turns away a connection accept had no descriptor for, with the
-// spare descriptor (reserve.go), then waits for the next connection to
-// arrive before it tries accept again.
-//
-// The wait matters more here than anywhere else. accept(2) takes the new
-// descriptor before it looks at the queue, so at the limit it fails with
-// EMFILE whether or not anyone is waiting; an event loop only calls it when
-// poll says the listening socket is readable, but an io_uring accept
-// request tries at once when submitted. Armed again straight away it would
-// fail again straight away, forever: a spin. So the server polls the
-// listening socket (a POLL_ADD request) and accepts again only once a
-// connection is there: either descriptors were freed and it is served, or
-// it is shed too.
-//
-// Without a spare it stops accepting for acceptBackoff.
-func (s *uringServer) shed(err error) {
-	if shed(s.cfg, s.st, s.lfd, unix.SOCK_NONBLOCK, err) == shedNoSpare {
-		s.pause()
-		return
-	}
-	// Shed, or nobody was waiting after all (shedEmpty), or the accept's
-	// own failure (a connection aborted in the queue): wait for the next.
-	if s.acceptArmed {
-		s.cancel(userData(kindAccept, 0, 0))
-	}
-	s.sqe().PrepPollAdd(s.lfd, unix.POLLIN, userData(kindListen, 0, 0))
-	s.listenArmed = true
-}
-
-// pause stops accepting for acceptBackoff, with a timer request.
-func (s *uringServer) pause() {
-	if s.acceptArmed {
-		s.cancel(userData(kindAccept, 0, 0))
-	}
-	s.pauseTS = timespec(acceptBackoff)
-	s.sqe().PrepTimeout(&s.pauseTS, userData(kindPause, 0, 0))
-	s.pauseArmed = true
-}
-
-// beginStop cancels every request and ends every connection; run returns
-// once all their completions are in.
-func (s *uringServer) beginStop() {
-	if s.stopping {
-		return
-	}
-	s.stopping = true
-	if s.live > 0 {
-		s.cfg.logf("Stopping: closing %s", count(s.live, "client", "clients"))
-	}
-	if s.acceptArmed {
-		s.cancel(userData(kindAccept, 0, 0))
-	}
-	if s.stopArmed {
-		s.cancel(userData(kindStop, 0, 0))
-	}
-	if s.sweepArmed {
-		s.cancel(userData(kindSweep, 0, 0))
-	}
-	if s.pauseArmed {
-		s.cancel(userData(kindPause, 0, 0))
-	}
-	if s.listenArmed {
-		s.cancel(userData(kindListen, 0, 0))
-	}
-	for _, c := range s.conns {
-		if c != nil {
-			s.kill(c)
-		}
-	}
-	s.graceTS = timespec(uringStopGrace)
-	s.sqe().PrepTimeout(&s.graceTS, userData(kindGrace, 0, 0))
-	s.graceArmed = true
-}
-
-// sweep ends the clients that moved no byte either way for IdleTimeout:
-// silent ones, and those that neither send nor read their echo (even after
-// their end of file: a reply stuck behind a peer that never reads).
-//
-// A send waiting for room is woken by the rule of POLLOUT (a third of the
-// socket's send buffer free, see eventLoop.sweep), so a peer that reads
-// slowly, or read while this process was not running, may be reading with
-// no completion to show for it. For those the sweep looks at the socket's
-// send queue: if it shrank since the last sweep, the peer is reading. The
-// first look has nothing to compare with, so it judges at the next sweep:
-// a client stuck sending is closed within 1.5 times the timeout.
-func (s *uringServer) sweep() {
-	for _, c := range s.conns {
-		if c == nil || c.state == connDead {
-			continue
-		}
-		firstLook := false
-		if !c.sendBusy {
-			c.outq = -1
-		} else if q, err := sys.SendQueued(c.fd); err == nil {
-			firstLook = c.outq < 0
-			if !firstLook && q < c.outq {
-				c.last = s.now
-			}
-			c.outq = q
-		}
-		if !firstLook && s.now-c.last >= s.cfg.IdleTimeout {
-			s.cfg.logf("Client %s idle for %v: closing", c.name(), s.cfg.IdleTimeout)
-			s.kill(c)
-		}
 	}
 }

@@ -40,7 +40,7 @@ func FileCapabilities() (bool, error) {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	err := unix.Capget(&hdr, &data[0])
-	trace("capget", "{_LINUX_CAPABILITY_VERSION_3, 0}, "+fmtCaps(data), 0, err)
+	traceCapget(data, err)
 	if err != nil {
 		return false, os.NewSyscallError("capget", err)
 	}
@@ -61,7 +61,7 @@ func DropCapabilities() error {
 	_, _, e := syscall.AllThreadsSyscall(unix.SYS_CAPSET,
 		uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&none[0])), 0)
 	err := errnoErr(e)
-	trace("capset", "{_LINUX_CAPABILITY_VERSION_3, 0}, "+fmtCaps(none)+" (every thread)", 0, err)
+	traceCapset(none, err)
 	if e == syscall.ENOTSUP {
 		return ErrCannotDrop
 	}

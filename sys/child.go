@@ -15,7 +15,8 @@ import (
 //
 // A child has no Go signal handlers, so no SA_RESTART either; EINTR can still
 // come from a stop and continue (SIGSTOP, SIGCONT) during a call with a
-// timeout (signal(7)), and is retried here as in the rest of the package.
+// timeout (signal(7)), and is retried as in the rest of the package, by
+// rawRestart (retry.go).
 
 // ChildRead wraps read(2) for a forked child; EINTR is retried.
 //
@@ -23,15 +24,11 @@ import (
 //go:norace
 //go:nocheckptr
 func ChildRead(fd int, p []byte) (int, unix.Errno) {
-	for {
-		n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-		if e != unix.EINTR {
-			if e != 0 {
-				return 0, e
-			}
-			return int(n), 0
-		}
+	n, e := rawRestart(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
 	}
+	return int(n), 0
 }
 
 // ChildSend writes all of p to a socket with sendto(2) and MSG_NOSIGNAL, so
@@ -44,11 +41,8 @@ func ChildRead(fd int, p []byte) (int, unix.Errno) {
 func ChildSend(fd int, p []byte) (int, unix.Errno) {
 	sent := 0
 	for sent < len(p) {
-		n, _, e := syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[sent])),
+		n, e := rawRestart(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[sent])),
 			uintptr(len(p)-sent), unix.MSG_NOSIGNAL, 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
 		if e != 0 {
 			return sent, e
 		}
@@ -65,10 +59,7 @@ func ChildSend(fd int, p []byte) (int, unix.Errno) {
 //go:nocheckptr
 func ChildWrite(fd int, p []byte) unix.Errno {
 	for done := 0; done < len(p); {
-		n, _, e := syscall.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done))
-		if e == unix.EINTR {
-			continue
-		}
+		n, e := rawRestart(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[done])), uintptr(len(p)-done), 0, 0, 0)
 		if e != 0 {
 			return e
 		}
@@ -83,15 +74,11 @@ func ChildWrite(fd int, p []byte) unix.Errno {
 //go:nosplit
 //go:norace
 func ChildAccept(lfd int) (int, unix.Errno) {
-	for {
-		fd, _, e := syscall.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
-		if e != unix.EINTR {
-			if e != 0 {
-				return -1, e
-			}
-			return int(fd), 0
-		}
+	fd, e := rawRestart(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_CLOEXEC, 0, 0)
+	if e != 0 {
+		return -1, e
 	}
+	return int(fd), 0
 }
 
 // ChildClose wraps close(2), never retried (see Close).
@@ -163,13 +150,9 @@ func ChildGetpid() int {
 //go:norace
 //go:nocheckptr
 func ChildSleep(ts *unix.Timespec) unix.Errno {
-	for {
-		_, _, e := syscall.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, 0,
-			uintptr(unsafe.Pointer(ts)), uintptr(unsafe.Pointer(ts)), 0, 0)
-		if e != unix.EINTR {
-			return e
-		}
-	}
+	_, e := rawRestart(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, 0,
+		uintptr(unsafe.Pointer(ts)), uintptr(unsafe.Pointer(ts)), 0, 0)
+	return e
 }
 
 // ChildCopy is copy(dst, src) for a child. The builtin copy is no good

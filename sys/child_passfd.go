@@ -1,14 +1,14 @@
 package sys
 
 import (
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // RecvFD for a forked child (see child.go for the rules; the call is the
-// standard library's syscall.RawSyscall, since x/sys's is race-instrumented).
+// standard library's syscall.RawSyscall, since x/sys's is race-instrumented,
+// through rawRestart).
 // The message header, its one-byte data buffer and its control buffer are
 // globals the parent's runtime set up at start, pointers included, so the
 // child stores only numbers (the two lengths the kernel overwrites) and
@@ -46,28 +46,26 @@ func init() {
 //go:norace
 //go:nocheckptr
 func ChildRecvFD(sock int) (int, unix.Errno) {
-	for {
-		childFDMsg.Controllen = childFDCtlLen // the kernel wrote what it used into it
-		childFDMsg.Flags = 0
-		n, _, e := syscall.RawSyscall(unix.SYS_RECVMSG, uintptr(sock), uintptr(unsafe.Pointer(&childFDMsg)),
-			unix.MSG_CMSG_CLOEXEC)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return -1, e
-		}
-		if n == 0 {
-			return -1, 0
-		}
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&childFDCtl[0]))
-		if uint64(childFDMsg.Controllen) >= uint64(childFDCmsgLen) && h.Level == unix.SOL_SOCKET &&
-			h.Type == unix.SCM_RIGHTS && uint64(h.Len) == uint64(childFDCmsgLen) {
-			return int(*(*int32)(unsafe.Pointer(&childFDCtl[childFDDataOff]))), 0
-		}
-		if childFDMsg.Flags&unix.MSG_CTRUNC != 0 {
-			return -1, unix.EMFILE
-		}
-		return -1, unix.EBADMSG
+	// The kernel wrote into both what the last message used; an
+	// interrupted recvmsg writes nothing back, so once before the tries
+	// is enough.
+	childFDMsg.Controllen = childFDCtlLen
+	childFDMsg.Flags = 0
+	n, e := rawRestart(unix.SYS_RECVMSG, uintptr(sock), uintptr(unsafe.Pointer(&childFDMsg)),
+		unix.MSG_CMSG_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		return -1, e
 	}
+	if n == 0 {
+		return -1, 0
+	}
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&childFDCtl[0]))
+	if uint64(childFDMsg.Controllen) >= uint64(childFDCmsgLen) && h.Level == unix.SOL_SOCKET &&
+		h.Type == unix.SCM_RIGHTS && uint64(h.Len) == uint64(childFDCmsgLen) {
+		return int(*(*int32)(unsafe.Pointer(&childFDCtl[childFDDataOff]))), 0
+	}
+	if childFDMsg.Flags&unix.MSG_CTRUNC != 0 {
+		return -1, unix.EMFILE
+	}
+	return -1, unix.EBADMSG
 }

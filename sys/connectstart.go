@@ -13,11 +13,11 @@ import "golang.org/x/sys/unix"
 // a second connect would fail with EALREADY. The error names the address.
 func ConnectStart(fd int, a Addr) (done bool, err error) {
 	err = unix.Connect(fd, a.Sockaddr())
-	trace("connect", itoa(fd)+", "+fmtSockaddr(a), 0, err)
-	switch err {
-	case nil:
+	traceConnect(fd, a, err)
+	switch {
+	case err == nil:
 		return true, nil
-	case unix.EINPROGRESS, unix.EINTR:
+	case connectPending(err):
 		return false, nil
 	}
 	return false, syscallErr("connect "+a.String(), err)

@@ -10,7 +10,7 @@ import "golang.org/x/sys/unix"
 // register it in its own epoll and close it when it stops.
 func Dup(fd int) (int, error) {
 	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-	trace("fcntl", itoa(fd)+", F_DUPFD_CLOEXEC, 0", nfd, err)
+	traceDupfd(fd, nfd, err)
 	if err != nil {
 		return -1, syscallErr("fcntl", err)
 	}

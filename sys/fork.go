@@ -100,7 +100,7 @@ var supportedFork = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" ||
 // the parent one system call and the child none before its own work.
 func Fork(child func() int) (int, error) {
 	if !supportedFork {
-		trace("clone", "child_stack=NULL, flags=SIGCHLD", -1, unix.ENOSYS)
+		traceFork("clone", -1, unix.ENOSYS)
 		return -1, syscallErr("clone", unix.ENOSYS)
 	}
 	runtime.LockOSThread()
@@ -113,10 +113,8 @@ func Fork(child func() int) (int, error) {
 	name := "clone3"
 	if noClone3 {
 		name = "clone"
-		trace(name, "child_stack=NULL, flags=SIGCHLD", int(pid), err)
-	} else {
-		trace(name, "{flags=CLONE_CLEAR_SIGHAND, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, "+itoa(int(unsafe.Sizeof(cloneArgs{}))), int(pid), err)
 	}
+	traceFork(name, int(pid), err)
 	if err != nil {
 		return -1, syscallErr(name, err)
 	}
@@ -183,6 +181,7 @@ var (
 //go:nosplit
 //go:norace
 //go:nocheckptr
+//netprog:forkchild
 func rawFork(child func() int) (pid uintptr, errno unix.Errno) {
 	cleared := false // the kernel has reset the child's handlers
 	if !noClone3 {

@@ -14,7 +14,7 @@ type Utsname struct {
 func Uname() (Utsname, error) {
 	var u unix.Utsname
 	err := unix.Uname(&u)
-	trace("uname", "{sysname=\""+unix.ByteSliceToString(u.Sysname[:])+"\", nodename=\""+unix.ByteSliceToString(u.Nodename[:])+"\", ...}", 0, err)
+	traceUname(&u, err)
 	if err != nil {
 		return Utsname{}, syscallErr("uname", err)
 	}

@@ -1,7 +1,6 @@
 package sys
 
 import (
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -19,13 +18,7 @@ func Read(fd int, p []byte) (int, error) {
 	if n < 0 {
 		n = 0
 	}
-	if Tracing() {
-		data := "\"\""
-		if err == nil {
-			data = fmtData(p[:n])
-		}
-		trace("read", itoa(fd)+", "+data+", "+itoa(len(p)), n, err)
-	}
+	traceRead(fd, p, n, err)
 	return n, syscallErr("read", err)
 }
 
@@ -46,9 +39,7 @@ func Write(fd int, p []byte) (int, error) {
 		if m < 0 {
 			m = 0
 		}
-		if Tracing() {
-			trace("write", itoa(fd)+", "+fmtData(p[n:])+", "+itoa(len(p)-n), m, err)
-		}
+		traceWrite(fd, p, n, m, err)
 		n += m
 		if err != nil {
 			return n, syscallErr("write", err)
@@ -69,9 +60,7 @@ func Send(fd int, p []byte, flags int) (int, error) {
 			m, err = sendto(fd, p[n:], flags)
 			return err
 		})
-		if Tracing() {
-			trace("sendto", itoa(fd)+", "+fmtData(p[n:])+", "+itoa(len(p)-n)+", "+flagNames(flags, msgFlags)+", NULL, 0", m, err)
-		}
+		traceSend(fd, p, n, flags, m, err)
 		if m > 0 {
 			n += m
 		}
@@ -93,13 +82,7 @@ func Recv(fd int, p []byte, flags int) (int, error) {
 	if n < 0 {
 		n = 0
 	}
-	if Tracing() {
-		data := "\"\""
-		if err == nil {
-			data = fmtData(p[:n])
-		}
-		trace("recvfrom", itoa(fd)+", "+data+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", NULL, NULL", n, err)
-	}
+	traceRecv(fd, p, flags, n, err)
 	return n, syscallErr("recvfrom", err)
 }
 
@@ -122,13 +105,7 @@ func Recvfrom(fd int, p []byte, flags int) (n int, from Addr, full int, err erro
 		n = len(p)
 	}
 	from = AddrFrom(sa)
-	if Tracing() {
-		data, addr := "\"\"", "NULL"
-		if err == nil {
-			data, addr = fmtData(p[:n]), fmtSockaddr(from)
-		}
-		trace("recvfrom", itoa(fd)+", "+data+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", "+addr, full, err)
-	}
+	traceRecvfrom(fd, p, flags, from, n, full, err)
 	return n, from, full, syscallErr("recvfrom", err)
 }
 
@@ -142,9 +119,7 @@ func Sendto(fd int, p []byte, flags int, to Addr) (int, error) {
 	if err != nil {
 		n = 0
 	}
-	if Tracing() {
-		trace("sendto", itoa(fd)+", "+fmtData(p)+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", "+fmtSockaddr(to), n, err)
-	}
+	traceSendto(fd, p, flags, to, n, err)
 	return n, syscallErr("sendto", err)
 }
 
@@ -162,14 +137,7 @@ func Recvmsg(fd int, p, oob []byte, flags int) (n, oobn, rflags int, from Addr, 
 		n = 0
 	}
 	from = AddrFrom(sa)
-	if Tracing() {
-		data := "\"\""
-		if err == nil {
-			data = fmtData(p[:min(n, len(p))])
-		}
-		trace("recvmsg", itoa(fd)+", {msg_name="+fmtSockaddr(from)+", msg_iov=[{"+data+", "+itoa(len(p))+
-			"}], msg_controllen="+itoa(oobn)+", msg_flags="+flagNames(rflags, msgFlags)+"}, "+flagNames(flags, msgFlags), n, err)
-	}
+	traceRecvmsg(fd, p, flags, from, n, oobn, rflags, err)
 	return n, oobn, rflags, from, syscallErr("recvmsg", err)
 }
 
@@ -201,26 +169,13 @@ func ReadNonblock(fd int, p []byte) (int, error) {
 	if len(p) > 0 {
 		ptr = unsafe.Pointer(&p[0])
 	}
-	var n int
+	r, e := rawRestart(unix.SYS_READ, uintptr(fd), uintptr(ptr), uintptr(len(p)), 0, 0, 0)
+	n := int(r)
 	var err error
-	for {
-		r, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(ptr), uintptr(len(p)))
-		if e == unix.EINTR {
-			continue
-		}
-		n = int(r)
-		if e != 0 {
-			n, err = 0, e
-		}
-		break
+	if e != 0 {
+		n, err = 0, e
 	}
-	if Tracing() {
-		data := "\"\""
-		if err == nil {
-			data = fmtData(p[:n])
-		}
-		trace("read", itoa(fd)+", "+data+", "+itoa(len(p)), n, err)
-	}
+	traceRead(fd, p, n, err)
 	switch {
 	case err == unix.EAGAIN:
 		return 0, errReadAgain
@@ -245,18 +200,13 @@ func SendNonblock(fd int, p []byte, flags int) (int, error) {
 	flags |= unix.MSG_NOSIGNAL
 	n := 0
 	for n < len(p) {
-		r, _, e := syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n), uintptr(flags), 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
+		r, e := rawRestart(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n), uintptr(flags), 0, 0)
 		m := int(r)
 		var err error
 		if e != 0 {
 			m, err = 0, e
 		}
-		if Tracing() {
-			trace("sendto", itoa(fd)+", "+fmtData(p[n:])+", "+itoa(len(p)-n)+", "+flagNames(flags, msgFlags)+", NULL, 0", m, err)
-		}
+		traceSend(fd, p, n, flags, m, err)
 		n += m
 		switch {
 		case err == unix.EAGAIN:
@@ -293,17 +243,9 @@ func sendtoBufRaw(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
 	if len(p) > 0 {
 		ptr = unsafe.Pointer(&p[0])
 	}
-	var n int
-	var e syscall.Errno
-	for {
-		var r uintptr
-		r, _, e = syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(ptr), uintptr(len(p)),
-			uintptr(flags), uintptr(unsafe.Pointer(&to.raw)), uintptr(to.len))
-		if e != unix.EINTR {
-			n = int(r)
-			break
-		}
-	}
+	r, e := rawRestart(unix.SYS_SENDTO, uintptr(fd), uintptr(ptr), uintptr(len(p)),
+		uintptr(flags), uintptr(unsafe.Pointer(&to.raw)), uintptr(to.len))
+	n := int(r)
 	if e == unix.EAGAIN && flags&unix.MSG_DONTWAIT != 0 {
 		return 0, errSendtoAgain // SendtoBufNonblock tries again, traced there
 	}
@@ -311,9 +253,7 @@ func sendtoBufRaw(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
 	if e != 0 {
 		n, err = 0, e
 	}
-	if Tracing() {
-		trace("sendto", itoa(fd)+", "+fmtData(p)+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", "+fmtSockaddr(to.Addr), n, err)
-	}
+	traceSendto(fd, p, flags, to.Addr, n, err)
 	return n, syscallErr("sendto", err)
 }
 
@@ -322,32 +262,17 @@ func sendtoBufRaw(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
 func RecvmsgBufNonblock(fd int, m *Msg, flags int) error {
 	flags |= unix.MSG_DONTWAIT
 	m.prepare()
-	var e syscall.Errno
-	for {
-		var r uintptr
-		r, _, e = syscall.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&m.hdr)), uintptr(flags))
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			m.N, m.ControlN, m.Flags = 0, 0, 0
-		} else {
-			m.N, m.ControlN, m.Flags = int(r), int(m.hdr.Controllen), int(m.hdr.Flags)
-		}
-		break
+	r, e := rawRestart(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&m.hdr)), uintptr(flags), 0, 0, 0)
+	if e != 0 {
+		m.N, m.ControlN, m.Flags = 0, 0, 0
+	} else {
+		m.N, m.ControlN, m.Flags = int(r), int(m.hdr.Controllen), int(m.hdr.Flags)
 	}
 	var err error
 	if e != 0 {
 		err = e
 	}
-	if Tracing() {
-		data, name := "\"\"", "NULL"
-		if err == nil {
-			data, name = fmtData(m.Data[:min(m.N, len(m.Data))]), fmtSockaddr(m.From())
-		}
-		trace("recvmsg", itoa(fd)+", {msg_name="+name+", msg_iov=[{"+data+", "+itoa(len(m.Data))+
-			"}], msg_controllen="+itoa(m.ControlN)+", msg_flags="+flagNames(m.Flags, msgFlags)+"}, "+flagNames(flags, msgFlags), m.N, err)
-	}
+	traceRecvmsgBuf(fd, m, flags, err)
 	if e == unix.EAGAIN {
 		return errRecvmsgAgain
 	}

@@ -8,10 +8,6 @@ import "golang.org/x/sys/unix"
 // created meanwhile stays in that namespace for good.
 func Setns(fd, nstype int) error {
 	err := unix.Setns(fd, nstype)
-	name := "0"
-	if nstype == unix.CLONE_NEWNET {
-		name = "CLONE_NEWNET"
-	}
-	trace("setns", itoa(fd)+", "+name, 0, err)
+	traceSetns(fd, nstype, err)
 	return syscallErr("setns", err)
 }

@@ -8,6 +8,6 @@ import "golang.org/x/sys/unix"
 // reports until a third of the buffer is free.
 func SendQueued(fd int) (int, error) {
 	n, err := unix.IoctlGetInt(fd, unix.SIOCOUTQ)
-	trace("ioctl", itoa(fd)+", SIOCOUTQ, ["+itoa(n)+"]", 0, err)
+	traceSIOCOUTQ(fd, n, err)
 	return n, syscallErr("ioctl", err)
 }

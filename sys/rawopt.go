@@ -1,12 +1,6 @@
 package sys
 
-import (
-	"strconv"
-	"strings"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // Socket options of raw ICMP sockets: which ICMP types the kernel queues at
 // all, a classic BPF program that drops other pingers' replies before they
@@ -45,17 +39,7 @@ func SetICMPFilter(fd int, pass ...int) error {
 	}
 	block := ^mask // the option holds the types to block
 	err := unix.SetsockoptInt(fd, unix.SOL_RAW, unix.ICMP_FILTER, int(int32(block)))
-	if Tracing() {
-		var names []string
-		for _, t := range pass {
-			n, ok := icmpTypeNames[t]
-			if !ok {
-				n = strconv.Itoa(t)
-			}
-			names = append(names, n)
-		}
-		trace("setsockopt", itoa(fd)+", SOL_RAW, ICMP_FILTER, ~["+strings.Join(names, " ")+"], 4", 0, err)
-	}
+	traceICMPFilter(fd, pass, err)
 	return syscallErr("setsockopt", err)
 }
 
@@ -70,13 +54,7 @@ func SetICMPv6Filter(fd int, pass ...int) error {
 		f.Data[t>>5] &^= 1 << (uint(t) & 31) // ... but these
 	}
 	err := unix.SetsockoptICMPv6Filter(fd, unix.SOL_ICMPV6, unix.ICMPV6_FILTER, &f)
-	if Tracing() {
-		var names []string
-		for _, t := range pass {
-			names = append(names, strconv.Itoa(t))
-		}
-		trace("setsockopt", itoa(fd)+", SOL_ICMPV6, ICMP6_FILTER, {pass=["+strings.Join(names, " ")+"]}, 32", 0, err)
-	}
+	traceICMPv6Filter(fd, pass, err)
 	return syscallErr("setsockopt", err)
 }
 
@@ -90,10 +68,7 @@ func AttachFilter(fd int, prog []unix.SockFilter) error {
 		fp.Filter = &prog[0]
 	}
 	err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fp)
-	if Tracing() {
-		trace("setsockopt", itoa(fd)+", SOL_SOCKET, SO_ATTACH_FILTER, {len="+itoa(len(prog))+", filter=0x"+
-			strconv.FormatUint(uint64(uintptr(unsafe.Pointer(fp.Filter))), 16)+"}, 16", 0, err)
-	}
+	traceAttachFilter(fd, prog, &fp, err)
 	return syscallErr("setsockopt", err)
 }
 
@@ -101,6 +76,6 @@ func AttachFilter(fd int, prog []unix.SockFilter) error {
 // through the named interface (ping -I eth0). It needs CAP_NET_RAW.
 func BindToDevice(fd int, ifname string) error {
 	err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifname)
-	trace("setsockopt", itoa(fd)+", SOL_SOCKET, SO_BINDTODEVICE, \""+ifname+"\", "+itoa(len(ifname)), 0, err)
+	traceBindToDevice(fd, ifname, err)
 	return syscallErr("setsockopt SO_BINDTODEVICE "+ifname, err)
 }

@@ -67,9 +67,7 @@ func SendtoBuf(fd int, p []byte, flags int, to *SockaddrBuf) (int, error) {
 		n = int(r)
 		return nil
 	})
-	if Tracing() {
-		trace("sendto", itoa(fd)+", "+fmtData(p)+", "+itoa(len(p))+", "+flagNames(flags, msgFlags)+", "+fmtSockaddr(to.Addr), n, err)
-	}
+	traceSendto(fd, p, flags, to.Addr, n, err)
 	return n, syscallErr("sendto", err)
 }
 
@@ -116,14 +114,7 @@ func RecvmsgBuf(fd int, m *Msg, flags int) error {
 		m.N, m.ControlN, m.Flags = int(r), int(m.hdr.Controllen), int(m.hdr.Flags)
 		return nil
 	})
-	if Tracing() {
-		data, name := "\"\"", "NULL"
-		if err == nil {
-			data, name = fmtData(m.Data[:min(m.N, len(m.Data))]), fmtSockaddr(m.From())
-		}
-		trace("recvmsg", itoa(fd)+", {msg_name="+name+", msg_iov=[{"+data+", "+itoa(len(m.Data))+
-			"}], msg_controllen="+itoa(m.ControlN)+", msg_flags="+flagNames(m.Flags, msgFlags)+"}, "+flagNames(flags, msgFlags), m.N, err)
-	}
+	traceRecvmsgBuf(fd, m, flags, err)
 	return syscallErr("recvmsg", err)
 }
 
@@ -248,31 +239,4 @@ func (c ControlMessage) RecvErr() (e ExtendedErr, ok bool) {
 		e.Offender = rawToAddr(unsafe.Pointer(&rest[0]), len(rest))
 	}
 	return e, true
-}
-
-// Getuid wraps getuid(2): ping refuses short intervals to users other than
-// root, as iputils does.
-func Getuid() int {
-	uid := unix.Getuid()
-	trace("getuid", "", uid, nil)
-	return uid
-}
-
-// Eventfd wraps eventfd2(2), always with EFD_CLOEXEC: a counter descriptor
-// that poll(2) sees readable once something wrote to it, which is how another
-// goroutine wakes a loop blocked in poll.
-func Eventfd(flags int) (int, error) {
-	flags |= unix.EFD_CLOEXEC
-	fd, err := unix.Eventfd(0, flags)
-	if Tracing() {
-		f := "EFD_CLOEXEC"
-		if flags&unix.EFD_NONBLOCK != 0 {
-			f += "|EFD_NONBLOCK"
-		}
-		trace("eventfd2", "0, "+f, fd, err)
-	}
-	if err != nil {
-		return -1, syscallErr("eventfd2", err)
-	}
-	return fd, nil
 }

@@ -1,10 +1,6 @@
 package sys
 
-import (
-	"strconv"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // Getrlimit wraps getrlimit(2) (prlimit64 on Linux): the soft (Cur) and
 // hard (Max) limits of a resource, such as RLIMIT_NOFILE, the number of
@@ -12,9 +8,6 @@ import (
 func Getrlimit(resource int) (unix.Rlimit, error) {
 	var r unix.Rlimit
 	err := unix.Getrlimit(resource, &r)
-	if Tracing() {
-		trace("getrlimit", strconv.Itoa(resource)+", {rlim_cur="+strconv.FormatUint(r.Cur, 10)+
-			", rlim_max="+strconv.FormatUint(r.Max, 10)+"}", 0, err)
-	}
+	traceGetrlimit(resource, &r, err)
 	return r, syscallErr("getrlimit", err)
 }

@@ -1,7 +1,6 @@
 package sys
 
 import (
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,15 +15,7 @@ import (
 func Getrusage(who int) (unix.Rusage, error) {
 	var ru unix.Rusage
 	err := unix.Getrusage(who, &ru)
-	if Tracing() {
-		name := map[int]string{unix.RUSAGE_SELF: "RUSAGE_SELF", unix.RUSAGE_CHILDREN: "RUSAGE_CHILDREN",
-			unix.RUSAGE_THREAD: "RUSAGE_THREAD"}[who]
-		if name == "" {
-			name = strconv.Itoa(who)
-		}
-		trace("getrusage", name+", {ru_utime={tv_sec="+strconv.FormatInt(ru.Utime.Sec, 10)+
-			", tv_usec="+strconv.FormatInt(ru.Utime.Usec, 10)+"}, ...}", 0, err)
-	}
+	traceGetrusage(who, &ru, err)
 	return ru, syscallErr("getrusage", err)
 }
 

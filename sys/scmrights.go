@@ -35,12 +35,7 @@ func SendFD(sock, fd int) error {
 		n, err = unix.SendmsgN(sock, fdMsgByte, oob, nil, unix.MSG_NOSIGNAL)
 		return err
 	})
-	if Tracing() {
-		trace("sendmsg", itoa(sock)+", {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="+fmtData(fdMsgByte)+
-			", iov_len=1}], msg_iovlen=1, msg_control=[{cmsg_len="+itoa(unix.CmsgLen(4))+
-			", cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=["+itoa(fd)+"]}], msg_controllen="+
-			itoa(len(oob))+", msg_flags=0}, MSG_NOSIGNAL", n, err)
-	}
+	traceSendFD(sock, fd, oob, n, err)
 	return syscallErr("sendmsg", err)
 }
 
@@ -62,20 +57,7 @@ func RecvFD(sock int) (int, error) {
 	if err == nil && n > 0 {
 		fd, err = parseRights(oob[:oobn], rflags)
 	}
-	if Tracing() {
-		cmsg := ""
-		if fd >= 0 {
-			cmsg = "msg_control=[{cmsg_len=" + itoa(unix.CmsgLen(4)) +
-				", cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[" + itoa(fd) + "]}], "
-		}
-		ret, rerr := n, err
-		if rerr != nil && n > 0 { // the call worked; what it brought did not
-			rerr = nil
-		}
-		trace("recvmsg", itoa(sock)+", {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="+fmtData(data[:max(n, 0)])+
-			", iov_len=1}], msg_iovlen=1, "+cmsg+"msg_controllen="+itoa(oobn)+", msg_flags="+
-			flagNames(rflags, msgFlags)+"}, MSG_CMSG_CLOEXEC", ret, rerr)
-	}
+	traceRecvFD(sock, data[:], n, fd, oobn, rflags, err)
 	if err != nil {
 		return -1, syscallErr("recvmsg", err)
 	}

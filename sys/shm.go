@@ -1,11 +1,6 @@
 package sys
 
-import (
-	"strconv"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // MapShared wraps mmap(2) with MAP_SHARED|MAP_ANONYMOUS: n bytes of zeroed
 // memory that stay shared with every child forked afterwards. fork(2) gives a
@@ -14,23 +9,13 @@ import (
 // read them. Release it with Unmap.
 func MapShared(n int) ([]byte, error) {
 	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
-	if Tracing() {
-		addr := 0
-		if err == nil && len(b) > 0 {
-			addr = int(uintptr(unsafe.Pointer(&b[0])))
-		}
-		trace("mmap", "NULL, "+itoa(n)+", PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0", addr, err)
-	}
+	traceMapShared(n, b, err)
 	return b, syscallErr("mmap", err)
 }
 
 // Unmap wraps munmap(2) for memory from MapShared.
 func Unmap(b []byte) error {
-	addr := ""
-	if len(b) > 0 {
-		addr = "0x" + strconv.FormatUint(uint64(uintptr(unsafe.Pointer(&b[0]))), 16)
-	}
 	err := unix.Munmap(b)
-	trace("munmap", addr+", "+itoa(len(b)), 0, err)
+	traceUnmap(b, err)
 	return syscallErr("munmap", err)
 }

@@ -11,7 +11,7 @@ import (
 func Socket(family, typ, proto int) (int, error) {
 	typ |= unix.SOCK_CLOEXEC
 	fd, err := unix.Socket(family, typ, proto)
-	trace("socket", familyName(family)+", "+fmtSockType(typ)+", "+fmtProto(family, proto), fd, err)
+	traceSocket(family, typ, proto, fd, err)
 	return fd, syscallErr("socket", err)
 }
 
@@ -24,9 +24,7 @@ func SocketFor(a Addr, typ int) (int, error) {
 // "bind 127.0.0.1:5090: address already in use".
 func Bind(fd int, a Addr) error {
 	err := unix.Bind(fd, a.Sockaddr())
-	if Tracing() {
-		trace("bind", itoa(fd)+", "+fmtSockaddr(a), 0, err)
-	}
+	traceBind(fd, a, err)
 	if err == nil && a.Family == unix.AF_UNIX && a.Path != "" {
 		rememberBound(a.Path) // so that UnlinkBound knows the file is ours
 	}
@@ -39,14 +37,14 @@ func Bind(fd int, a Addr) error {
 // small backlog slows clients down instead of turning them away.
 func Listen(fd, backlog int) error {
 	err := unix.Listen(fd, backlog)
-	trace("listen", itoa(fd)+", "+itoa(backlog), 0, err)
+	traceListen(fd, backlog, err)
 	return syscallErr("listen", err)
 }
 
 // Accept4 wraps accept4(2), always with SOCK_CLOEXEC, and returns the new
 // descriptor and the peer's address. EINTR is retried; the error for a
 // connection that died in the queue (ECONNABORTED) is returned for the caller
-// to skip (IsAcceptRetry).
+// to skip (ClassifyAccept says what each failure means).
 func Accept4(fd, flags int) (int, Addr, error) {
 	flags |= unix.SOCK_CLOEXEC
 	var nfd int
@@ -56,13 +54,7 @@ func Accept4(fd, flags int) (int, Addr, error) {
 		return err
 	})
 	peer := AddrFrom(sa)
-	if Tracing() {
-		addr := "NULL"
-		if err == nil {
-			addr = fmtSockaddr(peer)
-		}
-		trace("accept4", itoa(fd)+", "+addr+", "+flagNames(flags, sockTypeFlags), nfd, err)
-	}
+	traceAccept4(fd, peer, flags, nfd, err)
 	if err != nil {
 		return -1, Addr{}, syscallErr("accept4", err)
 	}
@@ -76,8 +68,8 @@ func Accept4(fd, flags int) (int, Addr, error) {
 // address: "connect 127.0.0.1:5090: connection refused".
 func Connect(fd int, a Addr) error {
 	err := unix.Connect(fd, a.Sockaddr())
-	trace("connect", itoa(fd)+", "+fmtSockaddr(a), 0, err)
-	if err == unix.EINTR || err == unix.EINPROGRESS {
+	traceConnect(fd, a, err)
+	if connectPending(err) {
 		err = waitConnect(fd, -1)
 	}
 	return syscallErr("connect "+a.String(), err)
@@ -91,8 +83,8 @@ func ConnectTimeout(fd int, a Addr, d time.Duration) error {
 		return err
 	}
 	err := unix.Connect(fd, a.Sockaddr())
-	trace("connect", itoa(fd)+", "+fmtSockaddr(a), 0, err)
-	if err == unix.EINPROGRESS || err == unix.EINTR {
+	traceConnect(fd, a, err)
+	if connectPending(err) {
 		err = waitConnect(fd, d)
 	}
 	if e := SetNonblock(fd, false); e != nil && err == nil {
@@ -128,8 +120,7 @@ func waitConnect(fd int, d time.Duration) error {
 // does not do.
 func Shutdown(fd, how int) error {
 	err := unix.Shutdown(fd, how)
-	name := map[int]string{unix.SHUT_RD: "SHUT_RD", unix.SHUT_WR: "SHUT_WR", unix.SHUT_RDWR: "SHUT_RDWR"}[how]
-	trace("shutdown", itoa(fd)+", "+name, 0, err)
+	traceShutdown(fd, how, err)
 	return syscallErr("shutdown", err)
 }
 
@@ -138,9 +129,7 @@ func Shutdown(fd, how int) error {
 // descriptor another thread has just been given.
 func Close(fd int) error {
 	err := unix.Close(fd)
-	if Tracing() {
-		trace("close", itoa(fd), 0, err)
-	}
+	traceClose(fd, err)
 	return syscallErr("close", err)
 }
 
@@ -149,9 +138,7 @@ func Close(fd int) error {
 func Getsockname(fd int) (Addr, error) {
 	sa, err := unix.Getsockname(fd)
 	a := AddrFrom(sa)
-	if Tracing() {
-		trace("getsockname", itoa(fd)+", "+fmtSockaddr(a), 0, err)
-	}
+	traceSockname("getsockname", fd, a, err)
 	return a, syscallErr("getsockname", err)
 }
 
@@ -159,16 +146,14 @@ func Getsockname(fd int) (Addr, error) {
 func Getpeername(fd int) (Addr, error) {
 	sa, err := unix.Getpeername(fd)
 	a := AddrFrom(sa)
-	if Tracing() {
-		trace("getpeername", itoa(fd)+", "+fmtSockaddr(a), 0, err)
-	}
+	traceSockname("getpeername", fd, a, err)
 	return a, syscallErr("getpeername", err)
 }
 
 // SetsockoptInt wraps setsockopt(2) for an int option.
 func SetsockoptInt(fd, level, opt, val int) error {
 	err := unix.SetsockoptInt(fd, level, opt, val)
-	trace("setsockopt", itoa(fd)+", "+fmtOpt(level, opt)+", ["+itoa(val)+"], 4", 0, err)
+	traceSetsockoptInt(fd, level, opt, val, err)
 	return syscallErr("setsockopt", err)
 }
 
@@ -176,7 +161,7 @@ func SetsockoptInt(fd, level, opt, val int) error {
 // clears the socket's pending error).
 func GetsockoptInt(fd, level, opt int) (int, error) {
 	v, err := unix.GetsockoptInt(fd, level, opt)
-	trace("getsockopt", itoa(fd)+", "+fmtOpt(level, opt)+", ["+itoa(v)+"], [4]", 0, err)
+	traceGetsockoptInt(fd, level, opt, v, err)
 	return v, syscallErr("getsockopt", err)
 }
 
@@ -194,8 +179,7 @@ func SetSendTimeout(fd int, d time.Duration) error {
 func setTimeout(fd, opt int, d time.Duration) error {
 	tv := unix.NsecToTimeval(d.Nanoseconds())
 	err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, opt, &tv)
-	trace("setsockopt", itoa(fd)+", "+fmtOpt(unix.SOL_SOCKET, opt)+
-		", {tv_sec="+strconv.FormatInt(tv.Sec, 10)+", tv_usec="+strconv.FormatInt(tv.Usec, 10)+"}, 16", 0, err)
+	traceSetTimeout(fd, opt, tv, err)
 	return syscallErr("setsockopt", err)
 }
 
@@ -207,29 +191,26 @@ func SetLinger(fd int, on bool, secs int) error {
 		l.Onoff = 1
 	}
 	err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &l)
-	trace("setsockopt", itoa(fd)+", "+fmtOpt(unix.SOL_SOCKET, unix.SO_LINGER)+
-		", {l_onoff="+itoa(int(l.Onoff))+", l_linger="+itoa(secs)+"}, 8", 0, err)
+	traceSetLinger(fd, l, secs, err)
 	return syscallErr("setsockopt", err)
 }
 
 // SetNonblock sets or clears O_NONBLOCK with fcntl(2).
 func SetNonblock(fd int, on bool) error {
 	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-	trace("fcntl", itoa(fd)+", F_GETFL", flags, err)
+	traceGetfl(fd, flags, err)
 	if err != nil {
 		return syscallErr("fcntl", err)
 	}
 	nflags := flags &^ unix.O_NONBLOCK
-	arg := "O_RDWR"
 	if on {
 		nflags |= unix.O_NONBLOCK
-		arg = "O_RDWR|O_NONBLOCK"
 	}
 	if nflags == flags {
 		return nil
 	}
 	_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, nflags)
-	trace("fcntl", itoa(fd)+", F_SETFL, "+arg, 0, err)
+	traceSetfl(fd, on, err)
 	return syscallErr("fcntl", err)
 }
 

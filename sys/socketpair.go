@@ -11,13 +11,7 @@ import "golang.org/x/sys/unix"
 func Socketpair(family, typ, proto int) ([2]int, error) {
 	typ |= unix.SOCK_CLOEXEC
 	fds, err := unix.Socketpair(family, typ, proto)
-	if Tracing() {
-		pair := "0x0"
-		if err == nil {
-			pair = "[" + itoa(fds[0]) + ", " + itoa(fds[1]) + "]"
-		}
-		trace("socketpair", familyName(family)+", "+fmtSockType(typ)+", "+fmtProto(family, proto)+", "+pair, 0, err)
-	}
+	traceSocketpair(family, typ, proto, fds, err)
 	if err != nil {
 		return [2]int{-1, -1}, syscallErr("socketpair", err)
 	}

@@ -8,6 +8,6 @@ import "golang.org/x/sys/unix"
 // not into a file or a pipe.
 func IsTerminal(fd int) bool {
 	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	trace("ioctl", itoa(fd)+", TCGETS", 0, err)
+	traceTCGETS(fd, err)
 	return err == nil
 }

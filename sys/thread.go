@@ -43,7 +43,7 @@ func SetThreadName(name string) error {
 	var buf [TaskCommLen]byte
 	copy(buf[:], name)
 	err := unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&buf[0])), 0, 0, 0)
-	trace("prctl", "PR_SET_NAME, "+fmtData([]byte(name)), 0, err)
+	tracePrctlName("PR_SET_NAME", name, err)
 	return syscallErr("prctl", err)
 }
 
@@ -52,6 +52,6 @@ func ThreadName() (string, error) {
 	var buf [TaskCommLen]byte
 	err := unix.Prctl(unix.PR_GET_NAME, uintptr(unsafe.Pointer(&buf[0])), 0, 0, 0)
 	name := unix.ByteSliceToString(buf[:])
-	trace("prctl", "PR_GET_NAME, "+fmtData([]byte(name)), 0, err)
+	tracePrctlName("PR_GET_NAME", name, err)
 	return name, syscallErr("prctl", err)
 }

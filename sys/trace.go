@@ -18,7 +18,11 @@ import (
 //	bind(3, {AF_INET, 127.0.0.1:8090}) = -1 EADDRINUSE (Address already in use)
 //
 // Arguments are formatted only when tracing is on, so the hook costs one
-// atomic load per call otherwise.
+// atomic load per call otherwise. This file holds the hook and the
+// formatting of values (addresses, buffers, flags, options); the line of
+// each wrapper whose arguments need more than naming is built by its own
+// traceX function in trace_calls.go, trace_io.go and trace_uring.go, so
+// the wrappers read as x/sys's do: the call, the trace, the error.
 
 var (
 	traceOut atomic.Pointer[io.Writer]

@@ -10,7 +10,7 @@ import (
 // Unlink wraps unlink(2).
 func Unlink(path string) error {
 	err := unix.Unlink(path)
-	trace("unlink", `"`+path+`"`, 0, err)
+	tracePath("unlink", path, err)
 	return syscallErr("unlink "+path, err)
 }
 
@@ -49,7 +49,7 @@ type fileID struct{ dev, ino uint64 }
 func lstat(path string) (fileID, error) {
 	var st unix.Stat_t
 	err := unix.Lstat(path, &st)
-	trace("lstat", `"`+path+`"`, 0, err)
+	tracePath("lstat", path, err)
 	return fileID{st.Dev, st.Ino}, syscallErr("lstat "+path, err)
 }
 

@@ -152,14 +152,7 @@ func IoUringSetup(entries uint32, p *IoUringParams) (int, error) {
 	if e != 0 {
 		fd, err = -1, e
 	}
-	if Tracing() {
-		args := itoa(int(entries)) + ", {flags=" + flagNames(int(flags), setupFlagNames)
-		if err == nil {
-			args += ", sq_entries=" + itoa(int(p.SqEntries)) + ", cq_entries=" + itoa(int(p.CqEntries)) +
-				", features=0x" + strconv.FormatUint(uint64(p.Features), 16)
-		}
-		trace("io_uring_setup", args+"}", fd, err)
-	}
+	traceIoUringSetup(entries, flags, p, fd, err)
 	return fd, syscallErr("io_uring_setup", err)
 }
 
@@ -197,14 +190,7 @@ func IoUringEnterArg(fd int, toSubmit, minComplete, flags uint32, arg *Getevents
 		n = int(r)
 		return nil
 	})
-	if Tracing() {
-		a := "NULL, 0"
-		if arg != nil {
-			a = "{sigmask=NULL, min_wait_usec=" + itoa(int(arg.MinWaitUsec)) + ", ts=NULL}, " + itoa(int(argsz))
-		}
-		trace("io_uring_enter", itoa(fd)+", "+itoa(int(toSubmit))+", "+itoa(int(minComplete))+", "+
-			flagNames(int(flags), enterFlagNames)+", "+a, n, err)
-	}
+	traceIoUringEnter(fd, toSubmit, minComplete, flags, arg, argsz, n, err)
 	return n, syscallErr("io_uring_enter", err)
 }
 
@@ -218,27 +204,14 @@ func IoUringRegister(fd int, opcode uint32, arg unsafe.Pointer, nrArgs uint32) (
 	if e != 0 {
 		n, err = -1, e
 	}
-	if Tracing() {
-		name, ok := registerOpNames[opcode]
-		if !ok {
-			name = itoa(int(opcode))
-		}
-		trace("io_uring_register", itoa(fd)+", "+name+", "+fmtPtr(arg)+", "+itoa(int(nrArgs)), n, err)
-	}
+	traceIoUringRegister(fd, opcode, arg, nrArgs, n, err)
 	return n, syscallErr("io_uring_register", err)
 }
 
 // mmap wraps mmap(2) for the rings: fd -1 asks for anonymous memory.
 func mmap(fd int, offset int64, length int, prot, flags int) ([]byte, error) {
 	b, err := unix.Mmap(fd, offset, length, prot, flags)
-	if Tracing() {
-		ret := -1
-		if err == nil {
-			ret = int(uintptr(unsafe.Pointer(&b[0])))
-		}
-		trace("mmap", "NULL, "+itoa(length)+", "+flagNames(prot, protFlags)+", "+flagNames(flags, mapFlags)+
-			", "+itoa(fd)+", 0x"+strconv.FormatInt(offset, 16), ret, err)
-	}
+	traceMmap(fd, offset, length, prot, flags, b, err)
 	return b, syscallErr("mmap", err)
 }
 
@@ -249,9 +222,7 @@ func munmap(b []byte) error {
 	}
 	addr, length := uintptr(unsafe.Pointer(&b[0])), len(b)
 	err := unix.Munmap(b)
-	if Tracing() {
-		trace("munmap", "0x"+strconv.FormatUint(uint64(addr), 16)+", "+itoa(length), 0, err)
-	}
+	traceMunmap(addr, length, err)
 	return syscallErr("munmap", err)
 }
 

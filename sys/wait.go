@@ -26,13 +26,7 @@ func Wait4(pid, options int) (int, unix.WaitStatus, error) {
 		wpid, err = unix.Wait4(pid, &ws, options, nil)
 		return err
 	})
-	if Tracing() {
-		status := "NULL"
-		if err == nil && wpid > 0 {
-			status = "[" + fmtWaitStatus(ws) + "]"
-		}
-		trace("wait4", itoa(pid)+", "+status+", "+fmtWaitOptions(options)+", NULL", wpid, err)
-	}
+	traceWait4(pid, ws, options, wpid, err)
 	if err != nil {
 		return -1, 0, syscallErr("wait4", err)
 	}
@@ -62,7 +56,7 @@ func Reap(ended func(pid int, status unix.WaitStatus)) int {
 // Kill wraps kill(2): send sig to the process pid.
 func Kill(pid int, sig unix.Signal) error {
 	err := unix.Kill(pid, sig)
-	trace("kill", itoa(pid)+", "+unix.SignalName(sig), 0, err)
+	traceKill(pid, sig, err)
 	return syscallErr("kill", err)
 }
 
@@ -118,7 +112,7 @@ func fmtWaitOptions(o int) string { return flagNames(o, waitFlags) }
 // child is reaped.
 func PidfdOpen(pid int) (int, error) {
 	fd, err := unix.PidfdOpen(pid, 0)
-	trace("pidfd_open", itoa(pid)+", 0", fd, err)
+	tracePidfdOpen(pid, fd, err)
 	if err != nil {
 		return -1, syscallErr("pidfd_open", err)
 	}
@@ -131,7 +125,7 @@ func PidfdOpen(pid int) (int, error) {
 func WaitEnded(pid int) error {
 	var info unix.Siginfo
 	err := restart(func() error { return unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil) })
-	trace("waitid", "P_PID, "+itoa(pid)+", {...}, WEXITED|WNOWAIT, NULL", 0, err)
+	traceWaitid(pid, err)
 	return syscallErr("waitid", err)
 }
 
@@ -149,10 +143,8 @@ func Nanosleep(d time.Duration) (left time.Duration, err error) {
 	ts := unix.NsecToTimespec(d.Nanoseconds())
 	var rem unix.Timespec
 	err = unix.ClockNanosleep(unix.CLOCK_MONOTONIC, 0, &ts, &rem)
-	if Tracing() {
-		trace("clock_nanosleep", "CLOCK_MONOTONIC, 0, "+fmtTimespec(ts)+", "+fmtTimespec(rem), 0, err)
-	}
-	if err == unix.EINTR {
+	traceNanosleep(ts, rem, err)
+	if interrupted(err) {
 		return time.Duration(rem.Nano()), nil
 	}
 	return 0, syscallErr("clock_nanosleep", err)

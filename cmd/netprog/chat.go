@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
 	"flag"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"netprog/clients"
 	"netprog/internal/protocol"
@@ -55,12 +51,4 @@ func setupChat(fs *flag.FlagSet, server bool) func([]string) error {
 		defer stop()
 		return servers.ChatServer(ctx, servers.Config{Addr: addr, Backlog: *backlog, Log: stdout, Stdin: 0}, chat)
 	}
-}
-
-// interruptible is the servers' stop: a context that SIGINT or SIGTERM
-// cancels, so the server can close its sockets and say what it did. SIGHUP
-// is ignored. serve uses it for the echo servers too.
-func interruptible() (context.Context, context.CancelFunc) {
-	signal.Ignore(syscall.SIGHUP)
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

@@ -589,8 +589,9 @@ func TestProcDemoBadFlags(t *testing.T) {
 }
 
 // TestForkChildCodeStaysOutOfTheRuntime: the code every forked child runs
-// (the fork and prefork children, the demos' children, sys.rawFork which
-// returns into the child after clone) reaches no stack check, allocation,
+// (every function marked //netprog:forkchild: the fork, prefork and passfd
+// children, the demos' children, sys.rawFork which returns into the child
+// after clone) reaches no stack check, allocation,
 // write barrier or race hook, as compiled in the binary the tests run and
 // in a -race build of it (where copy() would become runtime.slicecopy,
 // which checks the stack): see internal/forkcheck. (go test strips its own
@@ -602,9 +603,12 @@ func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
 	} else {
 		bins = append(bins, raceBinary(t))
 	}
-	roots := `^(?:main\.(?:forkDemoChild|zombieChild)|netprog/servers\.(?:forkChild|preforkChild)|netprog/sys\.rawFork)$`
+	roots, err := forkcheck.Roots(".") // every function marked //netprog:forkchild
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, bin := range bins {
-		res, err := forkcheck.Check(bin, roots, map[string]bool{"netprog/sys.rawFork": true})
+		res, err := forkcheck.Check(bin, forkcheck.Pattern(roots), map[string]bool{"netprog/sys.rawFork": true})
 		if err != nil {
 			t.Fatalf("%s: %v", filepath.Base(bin), err)
 		}

@@ -70,6 +70,7 @@ var (
 //
 //go:nosplit
 //go:norace
+//netprog:forkchild
 func forkDemoChild() int {
 	n := sys.ChildCopyString(demoLine[:], "Hello from the child my pid is: ")
 	n += sys.ChildFormatInt(demoLine[n:], sys.ChildGetpid())
@@ -119,6 +120,7 @@ func setupForkDemo(fs *flag.FlagSet) func([]string) error {
 //
 //go:nosplit
 //go:norace
+//netprog:forkchild
 func zombieChild() int { return 0 }
 
 func setupZombieDemo(fs *flag.FlagSet) func([]string) error {
