@@ -602,13 +602,13 @@ func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
 	} else {
 		bins = append(bins, raceBinary(t))
 	}
-	roots := `^(?:main\.(?:forkDemoChild|zombieChild)|netprog/servers\.(?:forkChild|preforkChild)|netprog/sys\.rawFork)$`
+	roots := `^(?:netprog/internal/demo\.(?:forkDemoChild|zombieChild)|netprog/servers\.(?:forkChild|preforkChild)|netprog/sys\.rawFork)$`
 	for _, bin := range bins {
 		res, err := forkcheck.Check(bin, roots, map[string]bool{"netprog/sys.rawFork": true})
 		if err != nil {
 			t.Fatalf("%s: %v", filepath.Base(bin), err)
 		}
-		for _, want := range []string{"main.forkDemoChild", "netprog/servers.forkChild", "netprog/servers.preforkChild",
+		for _, want := range []string{"netprog/internal/demo.forkDemoChild", "netprog/servers.forkChild", "netprog/servers.preforkChild",
 			"netprog/servers.respondChild", "netprog/sys.ChildSend", "netprog/sys.resetSignalsInChild", "syscall.RawSyscall6"} {
 			if !slices.Contains(res.Functions, want) {
 				t.Errorf("%s: the walk did not reach %s; it saw %v", filepath.Base(bin), want, res.Functions)
