@@ -1,18 +1,18 @@
 package probe
 
+// The faults a lab produces, as peers: the slow reader, the reset in the
+// middle of a reply. The check's probes and the reliability suite's
+// TestFaults run these same functions; each returns what it measured and
+// leaves the verdict to its caller. The end of file is eof.go's; the
+// restart probe, restart.go's.
+
 import (
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"netprog/sys"
 )
-
-// The faults a lab produces, as peers: the slow reader, the reset in the
-// middle of a reply. The check's probes and the reliability suite's
-// TestFaults run these same functions; each returns what it measured and
-// leaves the verdict to its caller.
 
 // SlowReaderOptions shape a slow-reader run.
 type SlowReaderOptions struct {
@@ -349,207 +349,4 @@ func probeReset(s *Session) Result {
 		return finding("%s; the next client: %v", fact, err)
 	}
 	return pass("%s; the next client answered", fact)
-}
-
-// probeRestart: the server, stopped mid-conversation, closes its side
-// first (its end goes into TIME_WAIT); started again at once, it must be
-// able to bind the port.
-func probeRestart(s *Session) Result {
-	l := s.T.Launcher
-	if l == nil {
-		return skip("needs `-- COMMAND`: check must start the server to restart it")
-	}
-	if s.T.Addr.Family == unixFamily {
-		return skip("a unix socket has no TIME_WAIT")
-	}
-	if r, ok := s.needProtocol(); !ok {
-		return r
-	}
-	deadline := time.Now().Add(probeWait)
-	var held *Conn
-	switch s.T.Proto.Kind {
-	case Greet:
-		if err := greetOnce(s.T, deadline); err != nil {
-			return finding("before the restart: %v", err)
-		}
-	case Chat:
-		c, err := chatOpen(s, "before the restart", deadline)
-		if err != nil {
-			return finding("before the restart: %v", err)
-		}
-		held = c
-	default:
-		c, r, ok := s.askFirst("before the restart\n", DialOptions{})
-		if !ok {
-			return r
-		}
-		held = c
-	}
-	status := l.Stop()
-	if held != nil {
-		held.SetDeadline(time.Now().Add(quitWait))
-		held.WaitClose()
-		held.drainNow()
-		held.Close()
-	}
-	waiting := timeWaits(s.T.Addr.Port)
-	port := s.T.Addr.Port
-	if waiting == 0 {
-		// Nothing waits out TIME_WAIT on the port (the old server's end of
-		// the connection was not closed first, or not yet): a start now
-		// would prove nothing about SO_REUSEADDR either way.
-		if err := l.start(); err != nil {
-			l.Addr.Port = 0
-			if err2 := l.Start(); err2 == nil {
-				s.T.Addr = l.Addr
-			}
-		}
-		s.T.Pid = l.ServerPid()
-		return skip("after the stop (%s) no connection of port %d was in TIME_WAIT: nothing to show", status, port)
-	}
-	start := time.Now()
-	conns := plural(waiting, "connection", "connections")
-	stopped := "stopped mid-conversation"
-	if held == nil {
-		stopped = "stopped"
-	}
-	if err := l.start(); err != nil {
-		fig := figures("time_wait", waiting)
-		why := l.Status() + l.lastWords()
-		if !l.Exited() {
-			why = err.Error()
-		}
-		// Go on with a server on another port for the probes after this.
-		l.Addr.Port = 0
-		again := ""
-		if err2 := l.Start(); err2 == nil {
-			s.T.Addr, s.T.Pid = l.Addr, l.ServerPid()
-			again = fmt.Sprintf("; check goes on with it on port %d", l.Addr.Port)
-		}
-		return Result{Status: Finding, Figures: fig,
-			Fact: fmt.Sprintf("%s (%s), %s of port %d in TIME_WAIT: started again, it failed to listen there (%s)%s",
-				stopped, status, conns, port, why, again)}
-	}
-	s.T.Pid = l.ServerPid()
-	took := time.Since(start)
-	var err error
-	switch s.T.Proto.Kind {
-	case Greet:
-		err = greetOnce(s.T, time.Now().Add(probeWait))
-	case Chat:
-		var c *Conn
-		if c, err = chatOpen(s, "after the restart", time.Now().Add(probeWait)); err == nil {
-			chatEnd(s, c)
-		}
-	default:
-		_, err = Converse(s.T.Addr, s.ending(), "after the restart\n", time.Now().Add(probeWait))
-	}
-	if err != nil {
-		return finding("started again on port %d, but: %v", port, err)
-	}
-	return Result{Status: Pass, Figures: figures("time_wait", waiting),
-		Fact: fmt.Sprintf("%s (%s), %s of port %d in TIME_WAIT: started again, it listened there %s later and answered",
-			stopped, status, conns, port, ms(took))}
-}
-
-// spinCPU is the CPU a server may use while it has nothing to do, over
-// the window of the end-of-file probe, before it is said to spin: 10% of
-// the window. An idle server uses none; one that loops on the empty read
-// takes what the scheduler gives it, far more on any machine.
-const spinShare = 10
-
-// EOFRun is what the end-of-file peer saw.
-type EOFRun struct {
-	Closed bool          // the server closed its side
-	After  int64         // bytes it sent after our end of file
-	First  []byte        // the first of them
-	Took   time.Duration // until the close, or the window
-	CPU    time.Duration // the server's CPU meanwhile (with a Proc)
-	Err    error
-}
-
-// EndOfFile sends our end of file on c (shutdown SHUT_WR) and watches for
-// the server's close for at most window, reading (and counting) what it
-// sends meanwhile, up to 64 KiB: more is spinning, whatever the clock.
-func EndOfFile(c *Conn, window time.Duration, p *Proc) EOFRun {
-	var run EOFRun
-	var cpu0 time.Duration
-	if p != nil {
-		cpu0 = p.CPU()
-	}
-	start := time.Now()
-	if err := c.CloseWrite(); err != nil {
-		run.Err = err
-		return run
-	}
-	c.SetDeadline(start.Add(window))
-	buf := make([]byte, 16<<10)
-	for run.After < 64<<10 {
-		n, err := c.Read(buf)
-		if len(run.First) < 40 {
-			run.First = append(run.First, buf[:min(n, 40-len(run.First))]...)
-		}
-		run.After += int64(n)
-		if err == io.EOF || (err != nil && !IsTimeout(err)) {
-			run.Closed = true
-			break
-		}
-		if err != nil {
-			break
-		}
-	}
-	run.Took = time.Since(start)
-	if p != nil {
-		run.CPU = p.CPU() - cpu0
-	}
-	return run
-}
-
-func probeQuitEOF(s *Session) Result {
-	if s.T.Proto.Kind == Chat {
-		return chatEOF(s)
-	}
-	if r, ok := s.needProtocol(); !ok {
-		return r
-	}
-	c, r, ok := s.askFirst("before the end of file\n", DialOptions{})
-	if !ok {
-		return r
-	}
-	defer c.Close()
-	run := EndOfFile(c, quitWait, s.proc())
-	fig := figures("closed", run.Closed, "after", run.After, "cpu", run.CPU, "window", run.Took)
-	cpu := ""
-	if s.proc() != nil && (!run.Closed || run.CPU > 0) {
-		cpu = fmt.Sprintf(" (the server used %s of CPU meanwhile)", ms(run.CPU))
-	}
-	spins := s.proc() != nil && run.CPU*100 >= run.Took*spinShare
-	switch {
-	case run.Err != nil:
-		return finding("shutdown: %v", run.Err)
-	case run.After > 0:
-		what := "and closed"
-		if !run.Closed {
-			what = "and went on"
-		}
-		return Result{Status: Finding, Figures: fig, Fact: fmt.Sprintf("after our end of file the server sent %s (%s…) %s%s: it takes the empty read for a message and spins",
-			sizeOf(run.After), Quote(run.First), what, cpu)}
-	case run.Closed && spins:
-		return Result{Status: Finding, Figures: fig, Fact: fmt.Sprintf("closed %s after our end of file, but used %s of CPU meanwhile: it spins", ms(run.Took), ms(run.CPU))}
-	case run.Closed:
-		return Result{Status: Pass, Figures: fig, Fact: fmt.Sprintf("closed its side %s after our end of file, and sent nothing%s", ms(run.Took), cpu)}
-	case spins:
-		return Result{Status: Finding, Figures: fig, Fact: fmt.Sprintf("the connection stayed open %s after our end of file, nothing sent, and the server used %s of CPU meanwhile: it spins on the empty read", ms(run.Took), ms(run.CPU))}
-	case s.proc() != nil:
-		return Result{Status: Finding, Figures: fig, Fact: fmt.Sprintf("the connection stayed open %s after our end of file, nothing sent%s: the end of file went unnoticed", ms(run.Took), cpu)}
-	}
-	return Result{Status: Finding, Figures: fig, Fact: fmt.Sprintf("the connection stayed open %s after our end of file, nothing sent (-pid or -- would show whether the server spins)", ms(run.Took))}
-}
-
-// sizeOf is "9 bytes", "64 KiB or more".
-func sizeOf(n int64) string {
-	if n >= 64<<10 {
-		return "64 KiB or more"
-	}
-	return plural(int(n), "byte", "bytes")
 }

@@ -612,7 +612,7 @@ func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", filepath.Base(bin), err)
 		}
-		for _, want := range []string{"main.forkDemoChild", "netprog/servers.forkChild", "netprog/servers.preforkChild",
+		for _, want := range []string{"netprog/internal/demo.forkDemoChild", "netprog/servers.forkChild", "netprog/servers.preforkChild",
 			"netprog/servers.respondChild", "netprog/internal/protocol.(*ChildEcho).Respond", "netprog/sys.ChildSend", "netprog/sys.resetSignalsInChild", "syscall.RawSyscall6"} {
 			if !slices.Contains(res.Functions, want) {
 				t.Errorf("%s: the walk did not reach %s; it saw %v", filepath.Base(bin), want, res.Functions)
