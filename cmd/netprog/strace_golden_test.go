@@ -188,6 +188,7 @@ type runtimeFilter struct {
 	named     map[int]bool            // tids that named themselves (prctl PR_SET_NAME)
 	memFiles  map[int]map[string]bool // pid -> descriptors of the runtime's files
 	mainTids  map[int]bool            // the program's main thread and its children
+	exited    map[int]bool            // processes whose main thread called exit_group
 	droppedOK map[string]bool
 }
 
@@ -210,7 +211,12 @@ var (
 
 func newRuntimeFilter(evs []straceEvent, tr *tracees) *runtimeFilter {
 	f := &runtimeFilter{tr: tr, epolls: map[int]map[string]bool{}, eventfds: map[int]map[string]bool{},
-		named: map[int]bool{}, memFiles: map[int]map[string]bool{}}
+		named: map[int]bool{}, memFiles: map[int]map[string]bool{}, exited: map[int]bool{}}
+	for _, e := range evs {
+		if e.Name == "exit_group" && !tr.threads[e.Pid] {
+			f.exited[e.Pid] = true
+		}
+	}
 	// The runtime's epoll: the one an epoll_ctl registers a pointer with.
 	for _, e := range evs {
 		if e.Name != "epoll_ctl" {
@@ -262,6 +268,12 @@ func (f *runtimeFilter) runtime(e straceEvent) bool {
 	switch e.Name {
 	case "+++":
 		return f.tr.threads[e.Pid]
+	case "exit_group":
+		// The main thread's exit_group ends every thread; strace can show
+		// a thread caught starting up at that moment as making it too
+		// (both "exit_group(0 <unfinished ...>"). The main thread's is
+		// the program's.
+		return f.tr.threads[e.Pid] && f.exited[f.process(e.Pid)]
 	case "exit":
 		return !f.named[e.Pid] // a thread of the program's names itself first
 	case "prctl":
