@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"netprog/internal/e2e"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,21 +31,8 @@ func TestMain(m *testing.M) {
 	if addr := os.Getenv(baselineEnv); addr != "" {
 		os.Exit(serveBaseline(addr))
 	}
-	dir, err := os.MkdirTemp("", "netprog-bench-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	netprogBin = filepath.Join(dir, "netprog")
-	build := exec.Command("go", "build", "-o", netprogBin, "netprog/cmd/netprog")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building netprog:", err)
-		os.Exit(2)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	// The binary the tests run: the one `make test` built (internal/e2e).
+	e2e.Main(m, &netprogBin)
 }
 
 // smokeModels is iterative and one event-driven model, whichever exists,

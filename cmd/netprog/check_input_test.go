@@ -220,7 +220,7 @@ func TestCheckWatchPid(t *testing.T) {
 	t.Run("epoll", func(t *testing.T) {
 		t.Parallel()
 		s := startServer(t, "echo-server", "-model", "epoll", "-host", "127.0.0.1", "-port", "0", "-q")
-		r := runCheckCmd(t, "-pid", strconv.Itoa(s.cmd.Process.Pid), "echo-server", s.Addr)
+		r := runCheckCmd(t, "-pid", strconv.Itoa(s.Cmd.Process.Pid), "echo-server", s.Addr)
 		if r.code != 0 || len(r.findings) > 0 || !slices.Equal(r.skips, []string{"restart"}) {
 			t.Fatalf("exit %d, findings %q, skips %q:\n%s", r.code, r.findings, r.skips, r.card())
 		}

@@ -21,7 +21,7 @@ import (
 // server says so once.
 func TestForkServerReapsWithoutPidfd(t *testing.T) {
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	open := map[int]bool{}
 	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
 	if err != nil {

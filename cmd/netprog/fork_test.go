@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"netprog/internal/e2e"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,24 +106,6 @@ func conversations(t *testing.T, addr, prefix string, n, width int) {
 	}
 }
 
-// waitStopped waits for the server to exit after a signal and returns
-// its exit status.
-func (s *server) waitStopped(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%v did not exit within 20s", s.cmd.Args)
-	}
-	if ee, ok := s.status.(interface{ ExitCode() int }); ok {
-		return ee.ExitCode()
-	}
-	if s.status != nil {
-		t.Fatalf("waiting for the server: %v", s.status)
-	}
-	return 0
-}
-
 var reapedRE = regexp.MustCompile(`(?m)^Reaped child process: (\d+)`)
 
 // TestForkServerNoZombiesNoFdLeak: 500 conversations in three rounds, for
@@ -163,7 +146,7 @@ func forkServer(model string, workers int, args ...string) []string {
 
 func noZombiesNoFdLeak(t *testing.T, bin, model string) {
 	s := startServerCmd(t, exec.Command(bin, forkServer(model, 4, "-host", "127.0.0.1", "-port", "0", "-q")...))
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	alive := 0
 	if model == "prefork" {
 		alive = 4
@@ -177,8 +160,8 @@ func noZombiesNoFdLeak(t *testing.T, bin, model string) {
 	if fds[2] > fds[1] {
 		t.Errorf("descriptors grew from %d to %d between rounds 2 and 3", fds[1], fds[2])
 	}
-	s.cmd.Process.Signal(syscall.SIGINT)
-	if code := s.waitStopped(t); code != 0 {
+	s.Cmd.Process.Signal(syscall.SIGINT)
+	if code := s.WaitStopped(t); code != 0 {
 		t.Fatalf("exit status %d after SIGINT; stderr: %s", code, s.Err)
 	}
 	out := s.Out.String()
@@ -203,35 +186,15 @@ func noZombiesNoFdLeak(t *testing.T, bin, model string) {
 	}
 }
 
-var (
-	raceBinOnce sync.Once
-	raceBin     string
-	raceBinErr  error
-)
-
-// raceBinary builds netprog with -race once per test run, beside netprogBin.
+// raceBinary is a -race build of netprog, built once per test run (or
+// given by make: internal/e2e).
 func raceBinary(t *testing.T) string {
 	t.Helper()
-	raceBinOnce.Do(func() {
-		raceBin = filepath.Join(filepath.Dir(netprogBin), "netprog-race")
-		if out, err := exec.Command("go", "build", "-race", "-o", raceBin, ".").CombinedOutput(); err != nil {
-			raceBinErr = fmt.Errorf("go build -race: %v\n%s", err, out)
-		}
-	})
-	if raceBinErr != nil {
-		t.Fatal(raceBinErr)
-	}
-	return raceBin
+	return e2e.RaceBin(t)
 }
 
 // tail is the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func tail(s string, n int) string { return e2e.Tail(s, n) }
 
 // TestForkServerMaxChildrenBurst: 200 clients connect at once to a server
 // with -max-children 4. A watcher samples the server's children in /proc
@@ -240,7 +203,7 @@ func tail(s string, n int) string {
 func TestForkServerMaxChildrenBurst(t *testing.T) {
 	const limit, clients = 4, 200
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q", "-max-children", strconv.Itoa(limit))
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	stopWatching := watchChildren(pid)
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -286,7 +249,7 @@ func TestForkServerMaxChildrenBurst(t *testing.T) {
 // which the server ignores, stays ignored in the child, as across execve.
 func TestForkServerChildSignals(t *testing.T) {
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	killed := 0
 	for i, sig := range []unix.Signal{unix.SIGKILL, unix.SIGTERM, unix.SIGPIPE, unix.SIGHUP} {
 		c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
@@ -316,14 +279,14 @@ func TestForkServerChildSignals(t *testing.T) {
 			t.Errorf("%v: client read %q from a killed child", sig, b[:n])
 		}
 		c.Close()
-		s.waitOutput(t, fmt.Sprintf("Reaped child process: %d: killed by signal %d (%s)", child, int(sig), unix.SignalName(sig)))
+		s.WaitOutput(t, fmt.Sprintf("Reaped child process: %d: killed by signal %d (%s)", child, int(sig), unix.SignalName(sig)))
 	}
 	waitChildren(t, pid, 0)
 	if err := converse(s.Addr, "you send:", 99); err != nil {
 		t.Fatalf("after the killed children: %v", err)
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	if code := s.waitStopped(t); code != 0 {
+	s.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.WaitStopped(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
 	if want := fmt.Sprintf("%d child processes crashed or killed", killed); !strings.Contains(s.Out.String(), want) {
@@ -340,7 +303,7 @@ func TestForkServerStopEndsChildren(t *testing.T) {
 			for _, model := range []string{"fork", "prefork"} {
 				t.Run(model, func(t *testing.T) {
 					s := startServer(t, forkServer(model, 3, "-host", "127.0.0.1", "-port", "0", "-q")...)
-					pid := s.cmd.Process.Pid
+					pid := s.Cmd.Process.Pid
 					var clients []net.Conn
 					for i := range 3 {
 						c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
@@ -355,8 +318,8 @@ func TestForkServerStopEndsChildren(t *testing.T) {
 						clients = append(clients, c)
 					}
 					kids := waitChildren(t, pid, 3)
-					s.cmd.Process.Signal(sig)
-					if code := s.waitStopped(t); code != 0 {
+					s.Cmd.Process.Signal(sig)
+					if code := s.WaitStopped(t); code != 0 {
 						t.Fatalf("exit status %d; stderr: %s", code, s.Err)
 					}
 					out := s.Out.String()
@@ -434,7 +397,7 @@ func TestForkServerPeerGone(t *testing.T) {
 // and replaced; the summary counts the connections the workers accepted.
 func TestPreforkReplacesWorkers(t *testing.T) {
 	s := startServer(t, "echo-server", "-model", "prefork", "-workers", "3", "-host", "127.0.0.1", "-port", "0", "-q")
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	waitChildren(t, pid, 3)
 	var fds []int
 	for range 2 {
@@ -450,7 +413,7 @@ func TestPreforkReplacesWorkers(t *testing.T) {
 		break
 	}
 	unix.Kill(victim, unix.SIGKILL)
-	s.waitOutput(t, fmt.Sprintf("Reaped child process: %d: killed by signal 9 (SIGKILL)", victim))
+	s.WaitOutput(t, fmt.Sprintf("Reaped child process: %d: killed by signal 9 (SIGKILL)", victim))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		kids := waitChildren(t, pid, 3)
@@ -465,8 +428,8 @@ func TestPreforkReplacesWorkers(t *testing.T) {
 	if err := converse(s.Addr, "You Send:", 100); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	if code := s.waitStopped(t); code != 0 {
+	s.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.WaitStopped(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
 	out := s.Out.String()
@@ -623,7 +586,7 @@ func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
 // instead of forking in a loop; then it restores the pool and serves.
 func TestPreforkCrashLoopBrake(t *testing.T) {
 	s := startServer(t, "echo-server", "-model", "prefork", "-workers", "2", "-host", "127.0.0.1", "-port", "0", "-q")
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	// Kill the pool until the brake comes on: twice should do, but a
 	// loaded machine may spread two rounds over more than a second.
 	var lastKill time.Time

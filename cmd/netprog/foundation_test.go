@@ -44,7 +44,7 @@ func TestGreet(t *testing.T) {
 	if err != nil || string(all) != "Thank you for Connecting \n" {
 		t.Errorf("raw client read %q, %v", all, err)
 	}
-	s.waitOutput(t, "Got the connection from "+c.LocalAddr().String())
+	s.WaitOutput(t, "Got the connection from "+c.LocalAddr().String())
 	if n := strings.Count(s.Out.String(), "Got the connection from 127.0.0.1:"); n != 3 {
 		t.Errorf("server logged %d connections, want 3:\n%s", n, s.Out)
 	}
@@ -121,7 +121,7 @@ func TestEchoClients(t *testing.T) {
 			if code != 0 || out != tt.want {
 				t.Errorf("%s: exit %d, stderr %q\nstdout %q\nwant   %q", tt.client, code, errOut, out, tt.want)
 			}
-			s.waitOutput(t, tt.serverSays)
+			s.WaitOutput(t, tt.serverSays)
 		})
 	}
 }
@@ -156,7 +156,7 @@ func TestUDP(t *testing.T) {
 	if code != 0 || out != want {
 		t.Errorf("udp-client: exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 	}
-	s.waitOutput(t, " :said world\n")
+	s.WaitOutput(t, " :said world\n")
 	if !regexp.MustCompile(`(?m)^127\.0\.0\.1:\d+ :said hello$`).MatchString(s.Out.String()) {
 		t.Errorf("server log lacks ADDR :said hello:\n%s", s.Out)
 	}
@@ -179,7 +179,7 @@ func TestUDP(t *testing.T) {
 	if n, err := c.Read(buf); n != 512 || err != nil {
 		t.Errorf("1000-byte datagram: got %d bytes back, %v; want the 512 the server kept", n, err)
 	}
-	s.waitOutput(t, "had 1000 bytes; the 512-byte buffer kept 512")
+	s.WaitOutput(t, "had 1000 bytes; the 512-byte buffer kept 512")
 	s.Stop(t)
 	if !strings.Contains(s.Out.String(), "received 4 datagrams (1 truncated)") {
 		t.Errorf("summary:\n%s", s.Out)
@@ -256,7 +256,7 @@ func TestChat(t *testing.T) {
 		if code != 0 || out != want {
 			t.Errorf("client: exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 		}
-		s.waitOutput(t, prompt+"hi\nRECIEVED: hello\n"+prompt+"q\n")
+		s.WaitOutput(t, prompt+"hi\nRECIEVED: hello\n"+prompt+"q\n")
 	})
 	t.Run("client quits, server goes on", func(t *testing.T) {
 		s := startServer(t, "chat-server", "-port", "0")
@@ -265,13 +265,13 @@ func TestChat(t *testing.T) {
 		if want := "RECIEVED: hi\n" + prompt + "q\n"; code != 0 || out != want {
 			t.Errorf("client 1: exit %d, stdout %q, want %q", code, out, want)
 		}
-		s.waitOutput(t, "I received q\n")
+		s.WaitOutput(t, "I received q\n")
 		io.WriteString(s.Stdin, "again\n")
 		out, _, code = runNetprog(t, "Q\n", "chat-client", "-addr", s.Addr)
 		if want := "RECIEVED: again\n" + prompt + "Q\n"; code != 0 || out != want {
 			t.Errorf("client 2: exit %d, stdout %q, want %q", code, out, want)
 		}
-		s.waitOutput(t, "I received Q\n")
+		s.WaitOutput(t, "I received Q\n")
 	})
 	t.Run("peer closes without q", func(t *testing.T) {
 		s := startServer(t, "chat-server", "-port", "0")
@@ -286,7 +286,7 @@ func TestChat(t *testing.T) {
 			t.Fatalf("read %q, %v", line, err)
 		}
 		c.Close()
-		s.waitOutput(t, c.LocalAddr().String()+" closed the connection\n")
+		s.WaitOutput(t, c.LocalAddr().String()+" closed the connection\n")
 	})
 	t.Run("peer hangs up while the server types", func(t *testing.T) {
 		s := startServer(t, "chat-server", "-port", "0")
@@ -294,9 +294,9 @@ func TestChat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.waitOutput(t, "I got a connection from")
+		s.WaitOutput(t, "I got a connection from")
 		c.Close() // the server is in poll(stdin, socket POLLRDHUP): it must notice
-		s.waitOutput(t, c.LocalAddr().String()+" closed the connection\n")
+		s.WaitOutput(t, c.LocalAddr().String()+" closed the connection\n")
 	})
 	t.Run("server input ends", func(t *testing.T) {
 		s := startServer(t, "chat-server", "-port", "0")
@@ -306,9 +306,9 @@ func TestChat(t *testing.T) {
 			t.Errorf("client: exit %d, stdout %q", code, out)
 		}
 		select { // with no one left to type, the server ends by itself
-		case <-s.done:
-			if s.status != nil {
-				t.Errorf("server: %v", s.status)
+		case <-s.Done():
+			if s.Status() != nil {
+				t.Errorf("server: %v", s.Status())
 			}
 		case <-time.After(10 * time.Second):
 			t.Errorf("server still running after its input ended:\n%s", s.Out)
@@ -320,12 +320,12 @@ func TestChat(t *testing.T) {
 func TestChatDuplex(t *testing.T) {
 	s := startServer(t, "chat-server", "-duplex", "-port", "0")
 	c := fndStart(t, "--trace", "chat-client", "-duplex", "-addr", s.Addr)
-	s.waitOutput(t, "I got a connection from")
+	s.WaitOutput(t, "I got a connection from")
 
 	io.WriteString(c.stdin, "c1\n")
-	s.waitOutput(t, "RECIEVED: c1\n")
+	s.WaitOutput(t, "RECIEVED: c1\n")
 	io.WriteString(c.stdin, "c2\n") // the client speaks twice in a row: no turns
-	s.waitOutput(t, "RECIEVED: c2\n")
+	s.WaitOutput(t, "RECIEVED: c2\n")
 	io.WriteString(s.Stdin, "s1\n")
 	c.waitOut(t, "RECIEVED: s1\n")
 	io.WriteString(s.Stdin, "s2\n")
@@ -334,7 +334,7 @@ func TestChatDuplex(t *testing.T) {
 	if code := c.wait(t); code != 0 {
 		t.Errorf("client exit %d; stderr:\n%s", code, c.err)
 	}
-	s.waitOutput(t, "I received q\n")
+	s.WaitOutput(t, "I received q\n")
 	if !regexp.MustCompile(`poll\(\[\{fd=0, events=POLLIN\}, \{fd=\d+, events=POLLIN\}\], 2, -1\)`).MatchString(c.err.String()) {
 		t.Errorf("client trace shows no poll on stdin and the socket:\n%s", c.err)
 	}
@@ -589,9 +589,9 @@ func TestServersSeeEndOfFile(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				s.waitOutput(t, "connection from")
+				s.WaitOutput(t, "connection from")
 				c.Close()
-				s.waitOutput(t, fmt.Sprintf(tt.says, c.LocalAddr()))
+				s.WaitOutput(t, fmt.Sprintf(tt.says, c.LocalAddr()))
 			}
 		})
 	}
@@ -717,7 +717,7 @@ func TestTraceGolden(t *testing.T) {
 		{"greet-server", func(t *testing.T) string {
 			s := startServer(t, "--trace", "greet-server", "-port", "0")
 			runNetprog(t, "", "greet-client", "-addr", s.Addr)
-			s.waitOutput(t, "Got the connection")
+			s.WaitOutput(t, "Got the connection")
 			// Up to the end of the exchange: what follows (the stop) races
 			// between the signal's goroutine and the accepting thread.
 			return fndUntil(t, s.Err, "sendto(", "close(")
@@ -733,7 +733,7 @@ func TestTraceGolden(t *testing.T) {
 		{"udp-server", func(t *testing.T) string {
 			s := startServer(t, "--trace", "udp-server", "-port", "0")
 			runNetprog(t, "hello\nq\n", "udp-client", "-addr", s.Addr)
-			s.waitOutput(t, ":said hello")
+			s.WaitOutput(t, ":said hello")
 			return fndUntil(t, s.Err, "recvfrom(", "sendto(")
 		}},
 		{"chat-client", func(t *testing.T) string {

@@ -67,7 +67,7 @@ func TestHostileBytesEscapedInLogs(t *testing.T) {
 			if model == "fork" || model == "prefork" || model == "passfd" {
 				return // the forked children do not log messages
 			}
-			s.waitOutput(t, hostileShown)
+			s.WaitOutput(t, hostileShown)
 			noTerminalControls(t, "the server's log", s.Out.String())
 		})
 	}
@@ -97,7 +97,7 @@ func TestHostileBytesEscapedOnScreen(t *testing.T) {
 		}
 		defer c.Close()
 		c.Write([]byte(hostileLine))
-		s.waitOutput(t, hostileShown)
+		s.WaitOutput(t, hostileShown)
 		noTerminalControls(t, "udp-server's log", s.Out.String())
 	})
 	t.Run("chat-server", func(t *testing.T) {
@@ -114,7 +114,7 @@ func TestHostileBytesEscapedOnScreen(t *testing.T) {
 			t.Fatal(err)
 		}
 		io.WriteString(c, hostileLine)
-		s.waitOutput(t, hostileShown)
+		s.WaitOutput(t, hostileShown)
 		noTerminalControls(t, "chat-server's output", s.Out.String())
 	})
 }
@@ -314,7 +314,7 @@ func TestUDPServerLoops(t *testing.T) {
 			sendSpoofedUDP(t, tt.from(dst), dst, "loop")
 			sendSpoofedUDP(t, tt.from(dst), dst, "loop")
 			asked := udpAsk(t, dst.String(), "after")
-			s.waitOutput(t, tt.log)
+			s.WaitOutput(t, tt.log)
 			received, looped, _ := udpSummary(t, s)
 			if received != 2+asked || looped != 2 {
 				t.Errorf("received %d, dropped %d as loops; want %d received (two spoofed, %d asked) and 2 dropped\n%s", received, looped, 2+asked, asked, tail(s.Out.String(), 5))

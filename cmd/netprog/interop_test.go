@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"netprog/clients/probe"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,7 +138,7 @@ func startCourseServer(t *testing.T, script, network, ready string) (*fndProc, s
 	for attempt := 1; ; attempt++ {
 		port := interopFreePort(t, network)
 		p := courseStart(t, script, port)
-		if courseReady(t, p, port, ready) {
+		if courseReady(t, p, network, port, ready) {
 			return p, port
 		}
 		if attempt == 5 || !strings.Contains(p.out.String()+p.err.String(), "Address already in use") {
@@ -147,13 +148,17 @@ func startCourseServer(t *testing.T, script, network, ready string) (*fndProc, s
 }
 
 // courseReady waits for a course server to be ready; false if it exited.
-func courseReady(t *testing.T, p *fndProc, port, ready string) bool {
+// A server whose ready line comes before its listen (fork-echoserver.py
+// prints its banner, then listens) is ready once its socket listens too
+// (bound, for UDP): /proc says so.
+func courseReady(t *testing.T, p *fndProc, network, port, ready string) bool {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	probed := false
+	portNum, _ := strconv.Atoi(port)
 	for {
 		out := p.out.String()
-		if ready != "" && strings.Contains(out, ready) {
+		if ready != "" && strings.Contains(out, ready) && probe.Listens(p.cmd.Process.Pid, network == "udp", portNum) {
 			return true
 		}
 		if ready == "" {
@@ -459,7 +464,7 @@ func TestInteropGreet(t *testing.T) {
 		if want := "Received data: Thank you for Connecting \n\n"; code != 0 || out != want || errOut != "" {
 			t.Errorf("exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 		}
-		s.waitOutput(t, "Got the connection from 127.0.0.1:")
+		s.WaitOutput(t, "Got the connection from 127.0.0.1:")
 	})
 }
 
@@ -493,7 +498,7 @@ func TestInteropUDP(t *testing.T) {
 		if code != 0 || out != want || errOut != "" {
 			t.Errorf("exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 		}
-		s.waitOutput(t, " :said world\n")
+		s.WaitOutput(t, " :said world\n")
 		s.Stop(t)
 		if !strings.Contains(s.Out.String(), "received 2 datagrams (0 truncated)") {
 			t.Errorf("the server should have had the two datagrams and no q:\n%s", s.Out)
@@ -557,7 +562,7 @@ func TestInteropChat(t *testing.T) {
 			if want := quitAs(framing, "RECIEVED: hi\n"+nl+prompt+"I received q\n"); code != 0 || out != want || errOut != "" {
 				t.Errorf("exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 			}
-			s.waitOutput(t, quitAs(framing, prompt+"hi\nRECIEVED: hello\n"+prompt+"q\n"))
+			s.WaitOutput(t, quitAs(framing, prompt+"hi\nRECIEVED: hello\n"+prompt+"q\n"))
 		})
 		t.Run("the course client quits to chat-server "+framing, func(t *testing.T) {
 			s := startServer(t, withFraming(framing, "chat-server", "-addr", "127.0.0.1:0")...)
@@ -566,7 +571,7 @@ func TestInteropChat(t *testing.T) {
 			if want := "RECIEVED: hi\n" + nl + prompt; code != 0 || out != want || errOut != "" {
 				t.Errorf("exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 			}
-			s.waitOutput(t, quitAs(framing, "I received q\n"))
+			s.WaitOutput(t, quitAs(framing, "I received q\n"))
 		})
 	}
 }
@@ -609,13 +614,13 @@ func TestInteropSelect(t *testing.T) {
 			if want := "%one\none\n%two\ntwo\n%q\n"; code != 0 || out != want || errOut != "" {
 				t.Errorf("%v: exit %d, stderr %q\nstdout %q\nwant   %q", args, code, errOut, out, want)
 			}
-			s.waitOutput(t, "closed the connection")
+			s.WaitOutput(t, "closed the connection")
 		})
 	}
 	t.Run("the course client to select-server", func(t *testing.T) {
 		s := startServer(t, "select-server", "-addr", "127.0.0.1:0")
 		c := courseStart(t, "select-echoclient.py", portOf(s.Addr))
-		s.waitOutput(t, "Got the connection from: 127.0.0.1:")
+		s.WaitOutput(t, "Got the connection from: 127.0.0.1:")
 		io.WriteString(c.stdin, "one\n")
 		c.waitOut(t, "%one\n%")
 		io.WriteString(c.stdin, "q\n")
@@ -637,7 +642,7 @@ func TestInteropSelect(t *testing.T) {
 		}
 		// Only killing it ends the conversation.
 		c.cmd.Process.Signal(syscall.SIGTERM)
-		s.waitOutput(t, "closed the connection")
+		s.WaitOutput(t, "closed the connection")
 	})
 }
 

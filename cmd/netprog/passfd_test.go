@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,10 +26,7 @@ func TestPassfdChildCodeStaysOutOfTheRuntime(t *testing.T) {
 	if testing.Short() {
 		t.Log("-short: not building the -race variant")
 	} else {
-		race := filepath.Join(t.TempDir(), "netprog-race")
-		if out, err := exec.Command("go", "build", "-race", "-o", race, ".").CombinedOutput(); err != nil {
-			t.Fatalf("go build -race: %v\n%s", err, out)
-		}
+		race := raceBinary(t)
 		bins = append(bins, race)
 	}
 	for _, bin := range bins {
@@ -61,9 +57,9 @@ func TestPassfdWorkersEndWithTheParent(t *testing.T) {
 	if err := converse(s.Addr, "You Send:", 1); err != nil {
 		t.Fatal(err)
 	}
-	workers := waitChildren(t, s.cmd.Process.Pid, 3)
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.done
+	workers := waitChildren(t, s.Cmd.Process.Pid, 3)
+	s.Cmd.Process.Signal(syscall.SIGKILL)
+	<-s.Done()
 	for pid := range workers {
 		deadline := time.Now().Add(10 * time.Second)
 		for {

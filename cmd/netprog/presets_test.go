@@ -74,7 +74,7 @@ func TestSelectServerScriptedStdin(t *testing.T) {
 		echoOnce(t, s.Addr, "", i)
 	}
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // the job: bash, sleep and netprog
-	s.waitStopped(t)
+	s.WaitStopped(t)
 	if out := s.Out.String(); !strings.Contains(out, "served 2 connections") {
 		t.Errorf("select-server fed by sleep infinity:\n%s", out)
 	}

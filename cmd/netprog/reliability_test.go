@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"netprog/internal/e2e"
 	"os"
 	"os/exec"
 	"regexp"
@@ -93,9 +94,9 @@ var relSummaryRE = regexp.MustCompile(`server stopped after \S+: served \d+ conn
 // the signal was sent.
 func relStopped(t *testing.T, s *server, sig syscall.Signal) (out string, kids []int) {
 	t.Helper()
-	kids = children(s.cmd.Process.Pid)
-	s.cmd.Process.Signal(sig)
-	if code := s.waitStopped(t); code != 0 {
+	kids = children(s.Cmd.Process.Pid)
+	s.Cmd.Process.Signal(sig)
+	if code := s.WaitStopped(t); code != 0 {
 		t.Fatalf("exit status %d after %v; stderr: %s\n%s", code, sig, s.Err, tail(s.Out.String(), 10))
 	}
 	out = s.Out.String()
@@ -126,31 +127,11 @@ func relNoOrphans(t *testing.T, pids []int) {
 }
 
 // relZombies lists pid's children that are zombies.
-func relZombies(pid int) []int {
-	var zs []int
-	for p, state := range childStates(pid) {
-		if state == 'Z' {
-			zs = append(zs, p)
-		}
-	}
-	return zs
-}
+func relZombies(pid int) []int { return e2e.Zombies(pid) }
 
 // relStatus reads a "Name: N kB"-style field of /proc/PID/status (VmRSS,
 // Threads) as a number (kB for memory); -1 if the process is gone.
-func relStatus(pid int, field string) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return n
-		}
-	}
-	return -1
-}
+func relStatus(pid int, field string) int64 { return e2e.StatusField(pid, field) }
 
 // relTreeRSS is the resident memory of pid and its children, in bytes.
 // (Forked children share the parent's pages until they write them, so this
@@ -183,17 +164,7 @@ func relDial(t *testing.T, addr string) net.Conn {
 // server's replies early, instead of letting the kernel soak up megabytes.
 func relSmallWindowDial(t *testing.T, addr string) net.Conn {
 	t.Helper()
-	d := net.Dialer{Timeout: 10 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) {
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
-		})
-	}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return e2e.SmallWindowDial(t, addr)
 }
 
 // relAsk sends a line and checks the prefixed echo (echo-server's "You
@@ -237,28 +208,7 @@ func relServed(addr string, i int) error {
 // a write fails (its deadline, or the server closing); it returns a
 // counter of the bytes written and a channel for the final error.
 func relFlood(c net.Conn, n int64, line bool, d time.Duration) (*atomic.Int64, <-chan error) {
-	var written atomic.Int64
-	done := make(chan error, 1)
-	c.SetWriteDeadline(time.Now().Add(d))
-	buf := make([]byte, 64<<10)
-	for i := range buf {
-		buf[i] = 'x'
-		if line && i%1024 == 1023 {
-			buf[i] = '\n'
-		}
-	}
-	go func() {
-		for written.Load() < n {
-			m, err := c.Write(buf)
-			written.Add(int64(m))
-			if err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
-	return &written, done
+	return e2e.Flood(c, n, line, d)
 }
 
 // relStalled waits until the counters have not moved for 500ms (the
@@ -266,26 +216,7 @@ func relFlood(c net.Conn, n int64, line bool, d time.Duration) (*atomic.Int64, <
 // their sum, and gives up after 30s.
 func relStalled(t *testing.T, limit int64, ns ...*atomic.Int64) int64 {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last, since := int64(-1), time.Now()
-	for time.Now().Before(deadline) {
-		v, full := int64(0), true
-		for _, n := range ns {
-			v += n.Load()
-			full = full && n.Load() >= limit
-		}
-		if full {
-			return v
-		}
-		if v != last {
-			last, since = v, time.Now()
-		} else if time.Since(since) > 500*time.Millisecond {
-			return v
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("the writes neither stalled nor finished in 30s (%d bytes)", last)
-	return 0
+	return e2e.Stalled(t, limit, 500*time.Millisecond, ns...)
 }
 
 // relAlive checks that the server process is still running (not exited,
@@ -293,11 +224,11 @@ func relStalled(t *testing.T, limit int64, ns ...*atomic.Int64) int64 {
 func relAlive(t *testing.T, s *server) {
 	t.Helper()
 	select {
-	case <-s.done:
-		t.Fatalf("the server exited: %v\nstderr: %s\n%s", s.status, s.Err, tail(s.Out.String(), 10))
+	case <-s.Done():
+		t.Fatalf("the server exited: %v\nstderr: %s\n%s", s.Status(), s.Err, tail(s.Out.String(), 10))
 	default:
 	}
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	// A child that just ended may not be reaped yet: give the SIGCHLD
 	// handler a moment.
 	deadline := time.Now().Add(5 * time.Second)
@@ -539,7 +470,7 @@ func relFaultSlowReader(t *testing.T, m relModel) {
 	s := relStart(t, m, "127.0.0.1", "-raw")
 	addr := relAddr(t, s)
 	opt := probe.SlowReaderOptions{
-		Proto: relRaw, Flood: probe.FloodSize(), Proc: &probe.Proc{Pid: s.cmd.Process.Pid},
+		Proto: relRaw, Flood: probe.FloodSize(), Proc: &probe.Proc{Pid: s.Cmd.Process.Pid},
 		// Warm up: 32 MiB echoed to a client that reads, then a first
 		// slow reader, so that what is allocated once (the uring model's
 		// 16 MiB of provided buffers, which become resident as the kernel
@@ -585,7 +516,7 @@ func relFaultSlowReader(t *testing.T, m relModel) {
 func relFaultSIGHUP(t *testing.T, m relModel) {
 	s := relStart(t, m, "127.0.0.1")
 	addr := relAddr(t, s)
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	held, err := probe.Dial(addr, time.Now().Add(20*time.Second), probe.DialOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -848,7 +779,7 @@ func relDescriptorLimit(t *testing.T, m relModel) {
 	if m.model == "uring" && strings.Contains(s.Err.String(), "io_uring is not") {
 		t.Skip(strings.TrimSpace(s.Err.String()))
 	}
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	conns := make([]net.Conn, clients)
 	for i := range conns {
 		conns[i] = relDial(t, s.Addr)
@@ -978,7 +909,7 @@ func relDescriptorLimit(t *testing.T, m relModel) {
 func TestMaxChildrenBurst(t *testing.T) {
 	const limit, clients = 8, 1000
 	s := startServer(t, "echo-server", "-model", "fork", "-host", "127.0.0.1", "-port", "0", "-q", "-max-children", strconv.Itoa(limit))
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	stopWatching := watchChildren(pid)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -1060,7 +991,7 @@ func TestKilledChildrenReaped(t *testing.T) {
 		}
 		t.Run(m.name, func(t *testing.T) {
 			s := relStart(t, m, "127.0.0.1", "-workers", "2")
-			pid := s.cmd.Process.Pid
+			pid := s.Cmd.Process.Pid
 			before := map[int]bool{}
 			for _, k := range children(pid) {
 				before[k] = true
@@ -1080,7 +1011,7 @@ func TestKilledChildrenReaped(t *testing.T) {
 				}
 				c.Close()
 				want := fmt.Sprintf("Reaped child process: %d: killed by signal %d (%s)", victim, int(sig), unix.SignalName(sig))
-				s.waitOutput(t, want)
+				s.WaitOutput(t, want)
 			}
 			for i := range 3 {
 				if err := relServed(s.Addr, i); err != nil {

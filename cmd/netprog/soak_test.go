@@ -114,7 +114,7 @@ func TestSoakSequential(t *testing.T) {
 			t.Parallel()
 			host := fmt.Sprintf("127.80.%d.1", i+1)
 			s := relStart(t, m, host)
-			pid := s.cmd.Process.Pid
+			pid := s.Cmd.Process.Pid
 			var usage []relUsage
 			start := time.Now()
 			total := 0
@@ -159,7 +159,7 @@ func TestSoakConcurrent(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			host := fmt.Sprintf("127.81.%d.1", i+1)
 			s := relStart(t, m, host)
-			pid := s.cmd.Process.Pid
+			pid := s.Cmd.Process.Pid
 			var usage []relUsage
 			for r := range relSoakRounds {
 				rs := time.Now()
@@ -315,8 +315,8 @@ func TestUDPBurst(t *testing.T) {
 	// What the kernel dropped at the server's full receive buffer: the
 	// drops column of /proc/net/udp for its socket.
 	drops := relUDPDrops(t, c.RemoteAddr().(*net.UDPAddr))
-	s.cmd.Process.Signal(syscall.SIGINT)
-	if code := s.waitStopped(t); code != 0 {
+	s.Cmd.Process.Signal(syscall.SIGINT)
+	if code := s.WaitStopped(t); code != 0 {
 		t.Fatalf("exit status %d after SIGINT; stderr: %s", code, s.Err)
 	}
 	out := s.Out.String()

@@ -143,7 +143,7 @@ func stallWriting(t *testing.T, m relModel) error {
 // timeout has passed since the server's idle clock could have started
 // (idleFrom). cont continues them (once; safe to call again).
 func stallStop(s *server, idleFrom time.Time) (cont func(), err error) {
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	procs := append([]int{pid}, children(pid)...)
 	for _, p := range procs {
 		syscall.Kill(p, syscall.SIGSTOP)

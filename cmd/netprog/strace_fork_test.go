@@ -21,7 +21,7 @@ import (
 // command, so the signal goes to its tracee.)
 func stopTraced(t *testing.T, s *straced) {
 	t.Helper()
-	kids := childStates(s.cmd.Process.Pid)
+	kids := childStates(s.Cmd.Process.Pid)
 	if len(kids) != 1 {
 		t.Fatalf("strace has children %s, want one netprog", kidsString(kids))
 	}
@@ -29,7 +29,7 @@ func stopTraced(t *testing.T, s *straced) {
 		syscall.Kill(pid, syscall.SIGINT)
 	}
 	select {
-	case <-s.done:
+	case <-s.Done():
 	case <-time.After(20 * time.Second):
 		t.Fatalf("traced server did not stop within 20s")
 	}

@@ -18,7 +18,7 @@ func TestStraceGreet(t *testing.T) {
 	if code != 0 || out != "Received data: Thank you for Connecting \n" {
 		t.Fatalf("greet-client: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	s.waitOutput(t, "Got the connection from")
+	s.WaitOutput(t, "Got the connection from")
 	straceStopTracee(t, s)
 	calls := s.Calls(t)
 

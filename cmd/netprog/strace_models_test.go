@@ -46,8 +46,8 @@ func hasClientSocket(s string) bool { return touchesTCP(s) && strings.Contains(s
 func stopTracedClean(t *testing.T, s *straced) {
 	t.Helper()
 	stopTraced(t, s)
-	if s.status != nil {
-		t.Errorf("traced server exited with %v\n%s", s.status, s.Err)
+	if s.Status() != nil {
+		t.Errorf("traced server exited with %v\n%s", s.Status(), s.Err)
 	}
 	if !strings.Contains(s.Out.String(), "server stopped after") {
 		t.Errorf("no summary from the traced server:\n%s", s.Out)

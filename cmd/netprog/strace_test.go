@@ -55,7 +55,7 @@ func startStraced(t *testing.T, args ...string) *straced {
 	st := &straced{server: s, log: log}
 	// strace -o blocks fatal signals (its -I3 default), so a stop is sent to
 	// the tracee, whose pid opens the log; strace exits when it does.
-	s.signalPid = func() int {
+	s.SignalPid = func() int {
 		data, err := os.ReadFile(log)
 		if err != nil {
 			return 0

@@ -23,7 +23,7 @@ func TestSummariesCountOne(t *testing.T) {
 		if err != nil || string(got) != "Thank you for Connecting \n" {
 			t.Fatalf("greeting %q, %v", got, err)
 		}
-		s.waitOutput(t, "Got the connection from")
+		s.WaitOutput(t, "Got the connection from")
 		if err := s.Stop(t); err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestSummariesCountOne(t *testing.T) {
 	t.Run("fork-server", func(t *testing.T) {
 		s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
 		echoOnce(t, s.Addr, "you send:", 0)
-		s.waitOutput(t, "Reaped child process")
+		s.WaitOutput(t, "Reaped child process")
 		if err := s.Stop(t); err != nil {
 			t.Fatal(err)
 		}

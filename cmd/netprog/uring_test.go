@@ -140,7 +140,7 @@ func TestUringOutOfDescriptors(t *testing.T) {
 	if strings.Contains(s.Err.String(), "io_uring is not") {
 		t.Skip(strings.TrimSpace(s.Err.String()))
 	}
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {
@@ -178,7 +178,7 @@ func TestUringOutOfDescriptors(t *testing.T) {
 	}
 	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil {
 		s.Stop(t)
-		t.Fatalf("server died: %v\nstdout: %s\nstderr: %s", s.status, tail(s.Out.String(), 10), s.Err)
+		t.Fatalf("server died: %v\nstdout: %s\nstderr: %s", s.Status(), tail(s.Out.String(), 10), s.Err)
 	}
 	cpu, wall := treeCPU(t, pid)-cpu0, time.Since(wall0)
 	t.Logf("at the limit: %v of CPU in %v", cpu, wall.Round(time.Millisecond))
