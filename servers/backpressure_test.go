@@ -1,6 +1,7 @@
 package servers_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -138,12 +139,14 @@ func TestSlowReaderMemoryIsBounded(t *testing.T) {
 // client that sends nothing is closed, and so is one that sends but never
 // reads its echo (nothing moves either way); a client that talks is not.
 func TestIdleTimeoutClosesSilentAndNonReadingClients(t *testing.T) {
+	t.Parallel()
 	// Generous against a loaded machine: the talker's pauses (idle/5) leave
 	// 800ms of slack under the timeout.
 	const idle = time.Second
 	cases := append([]modelCase{{name: "iterative", model: "iterative"}}, faultModelCases...)
 	for _, mc := range cases {
 		t.Run(mc.name, func(t *testing.T) {
+			t.Parallel()
 			s := startModelServer(t, mc.model, servers.Config{
 				Addr: mustResolve(t, "127.0.0.1:0"), Proto: servers.Protocol{Prefix: "You Send:"},
 				Edge: mc.edge, IdleTimeout: idle,
@@ -251,13 +254,23 @@ func TestHangupWhileBackpressuredNoBusyLoop(t *testing.T) {
 			slow.(*net.TCPConn).SetLinger(0)
 			slow.Close() // reset
 			s.Log.waitFor(t, "connection reset by peer")
-			time.Sleep(500 * time.Millisecond)
-			if n := waits.Load(); n > 20 {
-				t.Errorf("%d waits within 500ms of a reset: the loop spins on the hung-up socket", n)
-			}
+			// The window is the next client's five exchanges, 100 ms
+			// apart: the loop ran through it (it answered each), so a loop
+			// that woke for the hung-up socket again and again would have
+			// done so hundreds of times, even one that paused a
+			// millisecond between its waits. One that waits for events
+			// makes a few per exchange.
+			const exchanges = 5
 			c := s.mustDial(t)
-			if err := echoExact(c, []byte("next\n"), 64); err != nil {
-				t.Fatalf("after the reset: %v", err)
+			start := time.Now()
+			for i := range exchanges {
+				time.Sleep(100 * time.Millisecond)
+				if err := echoExact(c, []byte(fmt.Sprintf("next %d\n", i)), 64); err != nil {
+					t.Fatalf("after the reset, exchange %d: %v", i, err)
+				}
+			}
+			if n := waits.Load(); n > 10+4*exchanges {
+				t.Errorf("%d waits in the %v after a reset, for %d exchanges: the loop spins on the hung-up socket", n, time.Since(start).Round(time.Millisecond), exchanges)
 			}
 		})
 	}

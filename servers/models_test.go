@@ -354,6 +354,14 @@ var testModes = []struct {
 
 const concurrentClients = 200
 
+// forkedFamilyClients is how many clients the forking models (a process
+// per client or per worker: a fork of this -race test process each) meet
+// at once on the families after the first: the 200 on tcp4, in every
+// mode, are the load; tcp6 and unix prove the family's addresses and
+// descriptors in the children, which 40 clients at once (still past the
+// barrier together) do as well as 200.
+const forkedFamilyClients = 40
+
 // TestModelsServeConcurrentClients: every model, every family, every mode:
 // 200 clients at once, some dribbling one byte per write, some resetting
 // mid-message, one sending a megabyte (echo and raw modes); then one more
@@ -361,13 +369,19 @@ const concurrentClients = 200
 // serve all 200 while all 200 are connected (a barrier between two
 // exchanges); the iterative one serves them one after another.
 func TestModelsServeConcurrentClients(t *testing.T) {
+	t.Parallel()
 	for _, mc := range allModelCases() {
 		t.Run(mc.name, func(t *testing.T) {
-			for _, fam := range testFamilies {
+			t.Parallel()
+			for i, fam := range testFamilies {
+				n := concurrentClients
+				if i > 0 && forks(mc.model) {
+					n = forkedFamilyClients
+				}
 				t.Run(fam.name, func(t *testing.T) {
 					for _, mode := range testModes {
 						t.Run(mode.name, func(t *testing.T) {
-							runClients(t, mc, fam.addr(t), mode.proto)
+							runClients(t, mc, fam.addr(t), mode.proto, n)
 						})
 					}
 				})
@@ -376,7 +390,10 @@ func TestModelsServeConcurrentClients(t *testing.T) {
 	}
 }
 
-func runClients(t *testing.T, mc modelCase, addr sys.Addr, proto servers.Protocol) {
+// forks reports whether a model serves clients in forked processes.
+func forks(model string) bool { return model == "fork" || model == "prefork" || model == "passfd" }
+
+func runClients(t *testing.T, mc modelCase, addr sys.Addr, proto servers.Protocol, concurrentClients int) {
 	s := startModelServer(t, mc.model, servers.Config{Addr: addr, Proto: proto, Edge: mc.edge, Workers: concurrentClients + 2})
 	framed := !proto.Raw && proto.Prefix != ""
 	resets := 0

@@ -10,6 +10,7 @@ import (
 // connection, 2 connections), and the greet server's speaks of greetings,
 // not of echoes.
 func TestSummaryWords(t *testing.T) {
+	t.Parallel()
 	summary := func(st *Stats) string {
 		var b strings.Builder
 		st.Summary(&b)

@@ -206,6 +206,7 @@ const checkParallel = 8
 // eight at a time. Each gets exactly the findings and skips its row
 // names, and check exits 1 with findings, 0 without.
 func TestCheckExpected(t *testing.T) {
+	t.Parallel()
 	cases := checkTable()
 	runs := make([]checkRun, len(cases))
 	skipped := make([]string, len(cases))

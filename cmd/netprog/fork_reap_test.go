@@ -20,6 +20,7 @@ import (
 // descriptor and pidfd_open fails with EMFILE, for both clients; the
 // server says so once.
 func TestForkServerReapsWithoutPidfd(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
 	pid := s.Cmd.Process.Pid
 	open := map[int]bool{}

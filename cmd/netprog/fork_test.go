@@ -117,6 +117,7 @@ var reapedRE = regexp.MustCompile(`(?m)^Reaped child process: (\d+)`)
 // descriptor is opened at the first accept). On SIGINT it exits 0 and its
 // summary counts all 500; with fork, each reaped child is logged once.
 func TestForkServerNoZombiesNoFdLeak(t *testing.T) {
+	t.Parallel()
 	bins := map[string]string{"plain": netprogBin}
 	if !testing.Short() {
 		bins["race"] = raceBinary(t)
@@ -201,6 +202,7 @@ func tail(s string, n int) string { return e2e.Tail(s, n) }
 // all along: never more than 4 (zombies included: a child counts until it
 // is reaped). Every client is served: the others wait in the listen queue.
 func TestForkServerMaxChildrenBurst(t *testing.T) {
+	t.Parallel()
 	const limit, clients = 4, 200
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q", "-max-children", strconv.Itoa(limit))
 	pid := s.Cmd.Process.Pid
@@ -248,6 +250,7 @@ func TestForkServerMaxChildrenBurst(t *testing.T) {
 // which a child still carrying the Go runtime's handlers would not; SIGHUP,
 // which the server ignores, stays ignored in the child, as across execve.
 func TestForkServerChildSignals(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
 	pid := s.Cmd.Process.Pid
 	killed := 0
@@ -298,6 +301,7 @@ func TestForkServerChildSignals(t *testing.T) {
 // connected: the server ends its children (SIGTERM), reaps them, exits 0
 // with the summary, and each client sees its connection closed.
 func TestForkServerStopEndsChildren(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(unix.SignalName(sig), func(t *testing.T) {
 			for _, model := range []string{"fork", "prefork"} {
@@ -359,6 +363,7 @@ func TestForkServerStopEndsChildren(t *testing.T) {
 // or EPIPE (no SIGPIPE: MSG_NOSIGNAL), exits with that errno as its status,
 // is reaped with the reason, and the server serves the next client.
 func TestForkServerPeerGone(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
 	c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
 	if err != nil {
@@ -396,6 +401,7 @@ func TestForkServerPeerGone(t *testing.T) {
 // same: it never touches a client); a worker killed with SIGKILL is reaped
 // and replaced; the summary counts the connections the workers accepted.
 func TestPreforkReplacesWorkers(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "echo-server", "-model", "prefork", "-workers", "3", "-host", "127.0.0.1", "-port", "0", "-q")
 	pid := s.Cmd.Process.Pid
 	waitChildren(t, pid, 3)
@@ -456,6 +462,7 @@ func forkedWorkers(out string) []string {
 // TestForkDemo: the lines of fork.py, from two processes; the child's
 // increment of the counter is not seen by the parent; the child is reaped.
 func TestForkDemo(t *testing.T) {
+	t.Parallel()
 	out, stderr, code := runNetprog(t, "", "fork-demo", "-sleep", "100ms")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -486,6 +493,7 @@ func TestForkDemo(t *testing.T) {
 // TestZombieDemoReap: the child is seen as a zombie in /proc, then reaped
 // with wait4, and its /proc entry is gone.
 func TestZombieDemoReap(t *testing.T) {
+	t.Parallel()
 	out, stderr, code := runNetprog(t, "", "zombie-demo", "-sleep", "50ms", "-reap")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -511,6 +519,9 @@ func TestZombieDemoReap(t *testing.T) {
 // zombie; the kernel re-parents it to the nearest subreaper. The test
 // process declares itself one (prctl PR_SET_CHILD_SUBREAPER, undone at the
 // end), finds the zombie among its own children, and reaps it.
+//
+// Not parallel: while the test process is a subreaper, every process that
+// another test orphans would become its child (and its zombie).
 func TestZombieDemoSubreaper(t *testing.T) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		t.Skipf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
@@ -543,6 +554,7 @@ func TestZombieDemoSubreaper(t *testing.T) {
 
 // TestProcDemoBadFlags: a negative sleep is a usage error.
 func TestProcDemoBadFlags(t *testing.T) {
+	t.Parallel()
 	for _, cmd := range []string{"fork-demo", "zombie-demo"} {
 		_, stderr, code := runNetprog(t, "", cmd, "-sleep", "-1s")
 		if code != 2 || !strings.Contains(stderr, `invalid value "-1s" for flag -sleep: a duration cannot be negative`) {
@@ -559,6 +571,7 @@ func TestProcDemoBadFlags(t *testing.T) {
 // which checks the stack): see internal/forkcheck. (go test strips its own
 // test binaries' symbols, hence the builds.)
 func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
+	t.Parallel()
 	bins := []string{netprogBin}
 	if testing.Short() {
 		t.Log("-short: not building the -race variant")
@@ -585,6 +598,7 @@ func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
 // second, the parent says so and waits a second before forking again,
 // instead of forking in a loop; then it restores the pool and serves.
 func TestPreforkCrashLoopBrake(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "echo-server", "-model", "prefork", "-workers", "2", "-host", "127.0.0.1", "-port", "0", "-q")
 	pid := s.Cmd.Process.Pid
 	// Kill the pool until the brake comes on: twice should do, but a

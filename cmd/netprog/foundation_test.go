@@ -26,6 +26,7 @@ import (
 var fndUpdate = flag.Bool("update-trace-golden", false, "rewrite testdata/trace/*.golden from this run")
 
 func TestGreet(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "greet-server", "-port", "0")
 	for i := 0; i < 2; i++ { // the server goes on after each client
 		out, errOut, code := runNetprog(t, "", "greet-client", "-addr", s.Addr)
@@ -59,6 +60,7 @@ func TestGreet(t *testing.T) {
 // TestAddressFamilies: the same programs over IPv6 (-6: localhost is ::1)
 // and over an AF_UNIX stream socket.
 func TestAddressFamilies(t *testing.T) {
+	t.Parallel()
 	sock := "unix:" + filepath.Join(t.TempDir(), "greet.sock")
 	tests := []struct {
 		server, client []string
@@ -93,6 +95,7 @@ func TestAddressFamilies(t *testing.T) {
 // TestEchoClients runs each client preset against echo-server dressed as the
 // course server it belongs to (same reply prefix), with scripted input.
 func TestEchoClients(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		client, prefix, stdin, want, serverSays string
 	}{
@@ -130,6 +133,7 @@ func TestEchoClients(t *testing.T) {
 // "what one read returned": a reply split across two sends is printed once,
 // whole; a reply without a newline is printed after the quiet period.
 func TestEchoClientReplyFraming(t *testing.T) {
+	t.Parallel()
 	addr := serveOnce(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		r.ReadString('\n')
@@ -149,6 +153,7 @@ func TestEchoClientReplyFraming(t *testing.T) {
 }
 
 func TestUDP(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "udp-server", "-port", "0")
 	out, errOut, code := runNetprog(t, "hello\nworld\nq\n", "udp-client", "-addr", s.Addr, "-timeout", "10s")
 	want := "Type Something(q or Q to exit:)hello\nReceived: hello\n" +
@@ -190,6 +195,7 @@ func TestUDP(t *testing.T) {
 // (SO_RCVTIMEO), say so, go on, and exit 1 with no reply at all; a reply
 // that comes after its timeout is shown as late, not as the next answer.
 func TestUDPClientLoss(t *testing.T) {
+	t.Parallel()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -247,6 +253,7 @@ func TestUDPClientLoss(t *testing.T) {
 // next client; a client that just closes, and the end of the server's own
 // input, end things cleanly too.
 func TestChat(t *testing.T) {
+	t.Parallel()
 	const prompt = "SEND( TYPE q or Q to Quit):"
 	t.Run("server quits", func(t *testing.T) {
 		s := startServer(t, "chat-server", "-port", "0")
@@ -318,6 +325,7 @@ func TestChat(t *testing.T) {
 
 // TestChatDuplex: both sides type freely; one poll(2) on stdin and the socket.
 func TestChatDuplex(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "chat-server", "-duplex", "-port", "0")
 	c := fndStart(t, "--trace", "chat-client", "-duplex", "-addr", s.Addr)
 	s.WaitOutput(t, "I got a connection from")
@@ -341,6 +349,7 @@ func TestChatDuplex(t *testing.T) {
 }
 
 func TestHostname(t *testing.T) {
+	t.Parallel()
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
 		t.Fatal(err)
@@ -357,6 +366,7 @@ func TestHostname(t *testing.T) {
 }
 
 func TestPorts(t *testing.T) {
+	t.Parallel()
 	lo, hi, start := fndPortSysctls(t)
 	out, errOut, code := runNetprog(t, "", "ports")
 	if code != 0 {
@@ -403,6 +413,7 @@ func fndPortSysctls(t *testing.T) (lo, hi, start int) {
 // TestFoundationErrors: each failure the course teaches is one line on
 // stderr with the documented exit status.
 func TestFoundationErrors(t *testing.T) {
+	t.Parallel()
 	tcpBusy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -467,6 +478,7 @@ func fndRefusingPort(t *testing.T) string {
 // TestServerClosedConnection: a server that closes without answering is a
 // peer failure: exit 1, one line.
 func TestServerClosedConnection(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -502,6 +514,7 @@ func TestServerClosedConnection(t *testing.T) {
 // its own, where the host table is the only source of names (hosts: files):
 // the name cannot be found, and no query can leave the machine.
 func TestUnresolvableName(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("unshare(1) is not installed (util-linux)")
 	}
@@ -533,6 +546,7 @@ func TestUnresolvableName(t *testing.T) {
 // TestPrivilegedPort binds below ip_unprivileged_port_start as user nobody
 // (setpriv drops root): permission denied, exit 2.
 func TestPrivilegedPort(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to become another user with setpriv")
 	}
@@ -575,6 +589,7 @@ func TestPrivilegedPort(t *testing.T) {
 // TestServersSeeEndOfFile: a client that connects and closes at once is an
 // empty read, the end of that conversation, and the server goes on.
 func TestServersSeeEndOfFile(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		server string
 		says   string // the log line, with %s for the client's address
@@ -706,6 +721,7 @@ func fndMaskAddrs(s string) string { return fndAddrRE.ReplaceAllString(s, "$1:PO
 // Ports are masked (fndMaskAddrs) and descriptors renumbered from 3
 // (fndRenumberFds); everything else must match line for line.
 func TestTraceGolden(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		run  func(t *testing.T) string // returns the trace to compare

@@ -347,6 +347,7 @@ var interopEchoPairs = []interopEchoPair{
 // q. Except the course's fork server, whose parent keeps every connection
 // open until the next accept: there the client says so after -quit-wait.
 func TestInteropEcho(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	for _, pair := range interopEchoPairs {
 		t.Run(pair.name, func(t *testing.T) { interopEchoPairTest(t, pair) })
@@ -434,6 +435,7 @@ func waitCount(t *testing.T, p *fndProc, line string, n int) {
 // TestInteropCourseExceptionBind: the point of "Catching Exceptions": a busy
 // port is one line and exit 1, not a traceback.
 func TestInteropCourseExceptionBind(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -448,6 +450,7 @@ func TestInteropCourseExceptionBind(t *testing.T) {
 
 // TestInteropGreet: the first server and client, both ways.
 func TestInteropGreet(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	t.Run("greet-client to the course server", func(t *testing.T) {
 		py, port := startCourseServer(t, "greet-server.py", "tcp", "The server is waiting for conneciton on port 8090\n")
@@ -472,6 +475,7 @@ func TestInteropGreet(t *testing.T) {
 // client, which just closes its socket. The servers must have seen exactly
 // the two datagrams.
 func TestInteropUDP(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	const prompt = "Type Something(q or Q to exit:)"
 	t.Run("udp-client to the course server", func(t *testing.T) {
@@ -512,6 +516,7 @@ func TestInteropUDP(t *testing.T) {
 // server whose client quit closes silently and accepts the next: a second
 // connection shows it did.
 func TestInteropChat(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	const prompt = "SEND( TYPE q or Q to Quit):"
 	const ready = "TCPServer Waiting for client on port 5000\n"
@@ -584,6 +589,7 @@ func TestInteropChat(t *testing.T) {
 // matches, so at the end of its input it sends nothing and waits in recv
 // for ever; the test sees it there and kills it.
 func TestInteropSelect(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	for _, framing := range framings {
 		nl := "\n"
@@ -676,6 +682,7 @@ func interopInRecv(t *testing.T, c *fndProc) {
 // correct client gives it after q). Both framings. The servers check that
 // the quit came as the course's servers need it: exactly "q", alone.
 func TestInteropQuitWait(t *testing.T) {
+	t.Parallel()
 	for _, framing := range framings {
 		for _, tt := range []struct {
 			name, note string
@@ -754,6 +761,7 @@ func interopStubbornServer(ln net.Listener, talker bool, quit chan<- string, rel
 // teaches about, as they are: one recv taken as one message, and the
 // servers' loops that do not notice end of file.
 func TestInteropCourseLessons(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	dial := func(t *testing.T, port string) *net.TCPConn {
 		t.Helper()
@@ -868,6 +876,7 @@ func TestInteropCourseLessons(t *testing.T) {
 // would spin sending "You Send:" and die of a broken pipe once the client
 // had gone ("the echo server spins on end of file" above).
 func TestInteropInputEndsWithoutQ(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	for _, framing := range framings {
 		t.Run(framing, func(t *testing.T) {
@@ -896,6 +905,7 @@ func TestInteropInputEndsWithoutQ(t *testing.T) {
 // close as the echo clients do: at most the quit wait (2 s) in all, then it
 // closes, exits 0 and says the server kept the connection open.
 func TestChatClientQuitWait(t *testing.T) {
+	t.Parallel()
 	quit := make(chan string, 1)
 	release := make(chan struct{})
 	defer close(release)

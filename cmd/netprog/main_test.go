@@ -78,6 +78,7 @@ func runCommand(t *testing.T, stdin string, name string, args ...string) (string
 // TestHelpListsCommands: `netprog help` fits 80 columns and lists every
 // command once, in courseOrder, which holds every command once.
 func TestHelpListsCommands(t *testing.T) {
+	t.Parallel()
 	out, _, code := runNetprog(t, "", "help")
 	if code != 0 {
 		t.Fatalf("help exit %d", code)
@@ -118,6 +119,7 @@ func TestHelpListsCommands(t *testing.T) {
 
 // TestWrap: help's hanging indent.
 func TestWrap(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		text          string
 		width, indent int

@@ -22,6 +22,7 @@ import (
 // hook, in the binary the tests run and in a -race build of it; see
 // internal/forkcheck.
 func TestPassfdChildCodeStaysOutOfTheRuntime(t *testing.T) {
+	t.Parallel()
 	bins := []string{netprogBin}
 	if testing.Short() {
 		t.Log("-short: not building the -race variant")
@@ -49,6 +50,7 @@ func TestPassfdChildCodeStaysOutOfTheRuntime(t *testing.T) {
 // test process makes itself a subreaper, so the orphans come to it and it
 // can reap them.
 func TestPassfdWorkersEndWithTheParent(t *testing.T) {
+	t.Parallel()
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		t.Skipf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 // worker's SIGTERM as if it had failed; a worker killed by someone else
 // before is still reported, and counted as crashed or killed.
 func TestPoolStopIsQuiet(t *testing.T) {
+	t.Parallel()
 	for _, model := range []string{"prefork", "passfd"} {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			t.Run(model+"/"+unix.SignalName(sig), func(t *testing.T) {

@@ -105,6 +105,7 @@ func relPool(m relModel) int {
 // (connect, a line and its echo, q, the server's close), in rounds of
 // 4,000, 8,000 and 8,000.
 func TestSoakSequential(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("soak test: skipped with -short")
 	}
@@ -146,6 +147,7 @@ func TestSoakSequential(t *testing.T) {
 // client connects and exchanges a line; once all 1,000 have, each
 // exchanges another, quits, and sees the server close.
 func TestSoakConcurrent(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("soak test: skipped with -short")
 	}
@@ -157,6 +159,7 @@ func TestSoakConcurrent(t *testing.T) {
 			continue
 		}
 		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
 			host := fmt.Sprintf("127.81.%d.1", i+1)
 			s := relStart(t, m, host)
 			pid := s.Cmd.Process.Pid
@@ -243,6 +246,7 @@ func relConcurrentRound(addr string, n int, atPeak func()) error {
 // summary what it received, so the drops on each side are known. The
 // server survives and answers the next datagram.
 func TestUDPBurst(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("burst test: skipped with -short")
 	}

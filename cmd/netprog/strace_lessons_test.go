@@ -332,6 +332,7 @@ var straceLessons = []*straceLesson{
 
 // TestStraceLessons runs every lesson's command (see the top of this file).
 func TestStraceLessons(t *testing.T) {
+	t.Parallel()
 	needStrace(t)
 	closeOnExec(t)
 	readme, err := os.ReadFile(readmePath)
@@ -1007,6 +1008,7 @@ func checkZombieDemo(t *testing.T, r *lessonRun) {
 // TestStraceLessonWatch: a command's help shows the same strace command as
 // the README, where the README has one for it.
 func TestStraceLessonWatch(t *testing.T) {
+	t.Parallel()
 	for _, l := range straceLessons {
 		f := strings.Fields(l.command)
 		i := 0

@@ -168,6 +168,7 @@ func onTCP(names ...string) func(straceCall) bool {
 }
 
 func TestParseStrace(t *testing.T) {
+	t.Parallel()
 	log := `100 socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 3<TCP:[1234]>
 101 accept4(3<TCP:[127.0.0.1:8090]>,  <unfinished ...>
 100 futex(0x1, FUTEX_WAKE_PRIVATE, 1) = 1

@@ -11,6 +11,7 @@ import (
 // TestSummariesCountOne: a server that served one client says so in the
 // singular, and the greet server speaks of greetings (it echoes nothing).
 func TestSummariesCountOne(t *testing.T) {
+	t.Parallel()
 	t.Run("greet-server", func(t *testing.T) {
 		s := startServer(t, "greet-server", "-host", "127.0.0.1", "-port", "0")
 		c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)

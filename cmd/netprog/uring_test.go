@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"netprog/internal/e2e"
 	"os"
 	"os/exec"
 	"runtime"
@@ -89,6 +90,7 @@ func execUnderSeccomp(errno, bin string, args []string) error {
 // TestUringUnavailable: with io_uring_setup refused, `echo-server -model
 // uring` says so in one line and exits 2, before it listens.
 func TestUringUnavailable(t *testing.T) {
+	t.Parallel()
 	if _, ok := auditArch(); !ok {
 		t.Skipf("no seccomp filter for %s in this test", runtime.GOARCH)
 	}
@@ -131,6 +133,7 @@ func TestUringUnavailable(t *testing.T) {
 // client gets end of file at once) instead of waiting forever or making the
 // server spin on accept's EMFILE; once clients leave it serves again.
 func TestUringOutOfDescriptors(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("prlimit"); err != nil {
 		t.Skip("prlimit(1) is not installed")
 	}
@@ -184,6 +187,10 @@ func TestUringOutOfDescriptors(t *testing.T) {
 	t.Logf("at the limit: %v of CPU in %v", cpu, wall.Round(time.Millisecond))
 	if cpu > wall/2 {
 		t.Errorf("at the descriptor limit the server used %v of CPU in %v", cpu, wall)
+	}
+	// And once they are in, it waits: no spin, not even a slow one.
+	if spin, _ := e2e.Spins(pid, time.Second); spin != "" {
+		t.Errorf("at the descriptor limit, with clients waiting, the server spins: %s", spin)
 	}
 	for _, c := range conns {
 		c.Close()

@@ -15,7 +15,7 @@ import (
 // What the tests read of a running server in /proc. The readers of
 // `netprog check` (clients/probe) do most of it: states, the process
 // tree, CPU time, descriptors, threads, memory. Here are only what they do
-// not say: a process's parent, and how often its threads woke up.
+// not say: a process's parent, and what the scheduler did with its threads.
 
 // Status reads a process's parent pid and state from /proc/PID/stat
 // (fields 4 and 3; the command name, field 2, may hold spaces and
@@ -120,17 +120,23 @@ func StatusField(pid int, field string) int64 {
 	return -1
 }
 
-// Wakeups is how many times the threads of pid's tree have been switched
-// out (voluntary_ctxt_switches and nonvoluntary_ctxt_switches of
-// /proc/PID/task/TID/status): every blocking system call that returns is
-// one. A server that waits for events wakes once per event; one that
-// polls, even with a pause between tries, wakes at its pace whatever
-// happens, and however little CPU each try takes. (Threads that exited
-// meanwhile take their counts with them: compare readings of a tree whose
-// threads stay.)
-func Wakeups(pid int) int64 {
+// Activity is what the threads of a process tree did, from their
+// /proc/PID/task/TID/schedstat: time on a CPU, time runnable but waiting
+// for one, and how many times they were given one.
+type Activity struct {
+	CPU, Waited time.Duration
+	Runs        int64
+}
+
+func (a Activity) String() string {
+	return fmt.Sprintf("%v on a CPU, %v waiting for one, %d runs", a.CPU.Round(time.Millisecond), a.Waited.Round(time.Millisecond), a.Runs)
+}
+
+// Sched reads the activity of pid's tree so far. (Threads that exited
+// take theirs with them: compare readings of a tree whose threads stay.)
+func Sched(pid int) Activity {
 	pids, _ := probe.Proc{Pid: pid}.Tree()
-	var n int64
+	var a Activity
 	for _, p := range pids {
 		dir := "/proc/" + strconv.Itoa(p) + "/task"
 		ents, err := os.ReadDir(dir)
@@ -138,19 +144,47 @@ func Wakeups(pid int) int64 {
 			continue
 		}
 		for _, e := range ents {
-			b, err := os.ReadFile(dir + "/" + e.Name() + "/status")
+			b, err := os.ReadFile(dir + "/" + e.Name() + "/schedstat")
 			if err != nil {
 				continue
 			}
-			for _, line := range strings.Split(string(b), "\n") {
-				for _, f := range []string{"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"} {
-					if v, ok := strings.CutPrefix(line, f); ok {
-						k, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-						n += k
-					}
-				}
+			f := strings.Fields(string(b))
+			if len(f) < 3 {
+				continue
 			}
+			cpu, _ := strconv.ParseInt(f[0], 10, 64)
+			wait, _ := strconv.ParseInt(f[1], 10, 64)
+			runs, _ := strconv.ParseInt(f[2], 10, 64)
+			a.CPU += time.Duration(cpu)
+			a.Waited += time.Duration(wait)
+			a.Runs += runs
 		}
 	}
-	return n
+	return a
+}
+
+// Spins watches pid's tree for d, with nothing to do but what the test
+// set up before, and says how it spun, "" if it did not. A server that
+// waits for events is given a CPU once per event, a handful here. One
+// that spins wants a CPU all along: it is on one, or waiting for one,
+// for most of the window, however loaded the machine (a spin the machine
+// starved still waited). One that polls with a pause between tries is
+// given a CPU at its pace: a try every millisecond is a thousand runs a
+// second, however little each takes (and if the machine keeps it
+// waiting, the waits add up instead). So: under half the window on or
+// waiting for a CPU, and under 25 runs a second.
+func Spins(pid int, d time.Duration) (string, Activity) {
+	a0 := Sched(pid)
+	time.Sleep(d)
+	a := Sched(pid)
+	a.CPU -= a0.CPU
+	a.Waited -= a0.Waited
+	a.Runs -= a0.Runs
+	switch {
+	case a.CPU+a.Waited > d/2:
+		return fmt.Sprintf("it wanted a CPU for %v of %v (%v)", (a.CPU + a.Waited).Round(time.Millisecond), d, a), a
+	case a.Runs > int64(25*d/time.Second):
+		return fmt.Sprintf("it ran %d times in %v (%v): it polls", a.Runs, d, a), a
+	}
+	return "", a
 }
