@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"netprog/internal/e2e"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netprog/clients"
+	"netprog/internal/e2e"
 	"netprog/servers"
 )
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"netprog/internal/e2e"
 	"netprog/servers"
 	"netprog/sys"
 )
@@ -108,13 +109,8 @@ func (l *logBuffer) String() string {
 // waitFor waits until the log contains want, failing the test after 10s.
 func (l *logBuffer) waitFor(t *testing.T, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(l.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("server log lacks %q after 10s:\n%s", want, l)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	e2e.Until(t, e2e.Wait, func() bool { return strings.Contains(l.String(), want) },
+		func() string { return fmt.Sprintf("server log lacks %q:\n%s", want, l) })
 }
 
 // modelServer is a model running in a goroutine of the test.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"netprog/internal/e2e"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/e2e"
 	"netprog/servers"
 	"netprog/sys"
 )

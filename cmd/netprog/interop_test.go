@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"netprog/clients/probe"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"netprog/clients/probe"
 )
 
 // The course's own programs as test peers (issue 11): testdata/course holds

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"netprog/internal/e2e"
 	"os"
 	"os/exec"
 	"regexp"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netprog/clients/probe"
+	"netprog/internal/e2e"
 	"netprog/servers"
 	"netprog/sys"
 )

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"netprog/internal/e2e"
 	"os"
 	"os/exec"
 	"runtime"
@@ -16,6 +15,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"netprog/internal/e2e"
 )
 
 // The seccomp helper. A kernel without io_uring cannot be booted for a
