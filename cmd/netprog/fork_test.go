@@ -269,7 +269,10 @@ func TestForkServerChildSignals(t *testing.T) {
 		}
 		unix.Kill(child, sig)
 		if sig == unix.SIGHUP {
-			time.Sleep(50 * time.Millisecond)
+			// Talk once the child has taken the signal (it is no longer
+			// pending): a child that SIGHUP ended would be gone by then.
+			e2e.Until(t, e2e.Wait, func() bool { return !e2e.SignalPending(child, syscall.SIGHUP) },
+				func() string { return fmt.Sprintf("SIGHUP still pending for child %d", child) })
 			if err := converseOn(c, "you send:", i, true); err != nil {
 				t.Errorf("child after SIGHUP: %v", err)
 			}

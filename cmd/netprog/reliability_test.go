@@ -391,35 +391,34 @@ func relFaultHalfLine(t *testing.T, m relModel) {
 }
 
 // relAcceptQueuesDrained waits (up to 10 s) until no listening socket on
-// addr's port has a connection waiting to be accepted: for a socket in
-// LISTEN, /proc/net/tcp's rx_queue is its accept queue's length.
+// addr's port has a connection waiting to be accepted.
 func relAcceptQueuesDrained(t *testing.T, addr string) {
 	t.Helper()
+	e2e.Until(t, e2e.Wait, func() bool { return relAcceptQueued(addr) == 0 },
+		func() string { return fmt.Sprintf("connections still wait in the accept queues of %s", addr) })
+}
+
+// relAcceptQueued counts the listening sockets on addr's port that have a
+// connection waiting to be accepted: for a socket in LISTEN,
+// /proc/net/tcp's rx_queue is its accept queue's length.
+func relAcceptQueued(addr string) int {
 	_, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
 	local := fmt.Sprintf(":%04X", p)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		waiting := 0
-		for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-			data, _ := os.ReadFile(f)
-			for _, line := range strings.Split(string(data), "\n") {
-				// sl local_address rem_address st tx_queue:rx_queue ...
-				fs := strings.Fields(line)
-				if len(fs) > 4 && strings.HasSuffix(fs[1], local) && fs[3] == "0A" {
-					if _, rx, ok := strings.Cut(fs[4], ":"); ok && strings.Trim(rx, "0") != "" {
-						waiting++
-					}
+	waiting := 0
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, _ := os.ReadFile(f)
+		for _, line := range strings.Split(string(data), "\n") {
+			// sl local_address rem_address st tx_queue:rx_queue ...
+			fs := strings.Fields(line)
+			if len(fs) > 4 && strings.HasSuffix(fs[1], local) && fs[3] == "0A" {
+				if _, rx, ok := strings.Cut(fs[4], ":"); ok && strings.Trim(rx, "0") != "" {
+					waiting++
 				}
 			}
 		}
-		if waiting == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("connections still wait in %d accept queues of %s after 10s", waiting, addr)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
+	return waiting
 }
 
 // relFaultResetMidReply: in prefix and in raw mode (the forked child's two
@@ -736,14 +735,13 @@ func relStopAt(t *testing.T, m relModel, sig syscall.Signal, midConversation boo
 	stop := make(chan struct{})
 	served, wait := relBurst(s.Addr, 8, stop)
 	defer func() { close(stop); wait() }()
-	if midConversation {
-		time.Sleep(150 * time.Millisecond)
-	} else {
-		// The burst has begun: connects are arriving right now.
-		for deadline := time.Now().Add(10 * time.Second); served.Load() == 0 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
-	}
+	// The burst has begun: connects are arriving right now (and, mid
+	// conversation, the held clients are where they were put). A model
+	// busy with the held clients (iterative; prefork and passfd, whose
+	// workers they take) serves none of it: there, the burst is in the
+	// accept queue.
+	e2e.Until(t, e2e.Wait, func() bool { return served.Load() > 0 || relAcceptQueued(s.Addr) > 0 },
+		func() string { return "no connection of the burst served or queued" })
 	out, kids := relStopped(t, s, sig)
 	if s.Err.String() != "" {
 		t.Errorf("stderr after %v: %s", sig, s.Err)
@@ -915,14 +913,17 @@ func relDescriptorLimit(t *testing.T, m relModel) {
 	}
 }
 
-// TestMaxChildrenBurst: 1000 clients connect at once to echo-server -model fork
+// TestMaxChildrenBurst: 200 clients connect at once to echo-server -model fork
 // -max-children 8. A watcher samples the server's children in /proc all
 // along: never more than 8 (zombies count until reaped). Every client is
 // served (the others wait in the listen queue), every child is reaped, and
 // none is left when the burst is over; the server's log, replayed, agrees.
+// 200 is 25 times the limit: the bound is met again and again, and the
+// queue holds them all (SOMAXCONN); more clients would only add waiting on
+// a loaded machine (1000 once ran past their deadlines), not a new case.
 func TestMaxChildrenBurst(t *testing.T) {
 	t.Parallel()
-	const limit, clients = 8, 1000
+	const limit, clients = 8, 200
 	s := startServer(t, "echo-server", "-model", "fork", "-host", "127.0.0.1", "-port", "0", "-q", "-max-children", strconv.Itoa(limit))
 	pid := s.Cmd.Process.Pid
 	stopWatching := watchChildren(pid)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"netprog/clients/probe"
@@ -241,4 +242,27 @@ func spins(pid int, d time.Duration, mainOnly bool) (string, Activity) {
 		return fmt.Sprintf("it ran %d times in %v (%v): it polls", runs(a), d, a), a
 	}
 	return "", a
+}
+
+// SignalPending reports whether sig waits to be delivered to pid (in
+// SigPnd or ShdPnd of /proc/PID/status: the thread's or the process's
+// pending set). A signal sent with kill(2) is pending until a thread of
+// the process takes it: then it has been handled (or ignored, or the
+// process is dying). False once the process is gone.
+func SignalPending(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false
+	}
+	bit := uint64(1) << (uint(sig) - 1)
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, f := range []string{"SigPnd:", "ShdPnd:"} {
+			if v, ok := strings.CutPrefix(line, f); ok {
+				if m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64); err == nil && m&bit != 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
