@@ -17,6 +17,7 @@ import (
 )
 
 type event struct {
+	Time    time.Time
 	Action  string
 	Package string
 	Test    string
@@ -26,7 +27,8 @@ type event struct {
 
 func main() {
 	out := bufio.NewWriter(os.Stdout)
-	logs := map[string][]string{} // package/test: its output so far
+	logs := map[string][]string{}     // package/test: its output so far
+	started := map[string]time.Time{} // package/test: when it started
 	failed, packages := false, 0
 	start := time.Now()
 	in := bufio.NewScanner(os.Stdin)
@@ -40,6 +42,8 @@ func main() {
 		}
 		key := e.Package + "\x00" + e.Test
 		switch e.Action {
+		case "run":
+			started[key] = e.Time
 		case "output":
 			logs[key] = append(logs[key], e.Output)
 		case "pass", "skip":
@@ -49,10 +53,19 @@ func main() {
 			} else if e.Test == "" {
 				packages++
 				fmt.Fprintf(out, "ok   %-40s %6.1fs  [%v]\n", e.Package, e.Elapsed, time.Since(start).Round(time.Second))
-			} else if !strings.Contains(e.Test, "/") && e.Elapsed >= 1 {
-				fmt.Fprintf(out, "     %-40s %6.1fs  %s\n", e.Package, e.Elapsed, e.Test)
+			} else if !strings.Contains(e.Test, "/") {
+				// A parallel test's Elapsed leaves out its parallel
+				// subtests: the time from its start is what it took.
+				d := e.Elapsed
+				if t0, ok := started[key]; ok && !e.Time.IsZero() {
+					d = max(d, e.Time.Sub(t0).Seconds())
+				}
+				if d >= 1 {
+					fmt.Fprintf(out, "     %-40s %6.1fs  %s\n", e.Package, d, e.Test)
+				}
 			}
 			delete(logs, key)
+			delete(started, key)
 		case "fail":
 			failed = true
 			if e.Test == "" {
