@@ -93,7 +93,6 @@ func TestSlowReaderMemoryIsBounded(t *testing.T) {
 // client that sends nothing is closed, and so is one that sends but never
 // reads its echo (nothing moves either way); a client that talks is not.
 func TestIdleTimeoutClosesSilentAndNonReadingClients(t *testing.T) {
-	t.Parallel()
 	// Generous against a loaded machine: the talker's pauses (idle/5) leave
 	// 800ms of slack under the timeout.
 	const idle = time.Second

@@ -12,7 +12,6 @@ import (
 // on for a second, once, with a line in the log; deaths spread over longer
 // do not; a failed fork brakes too.
 func TestForkBrake(t *testing.T) {
-	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
 	tests := []struct {

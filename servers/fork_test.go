@@ -145,7 +145,6 @@ const framedConversationBytes = 27 + 14 + 14
 // a line in the same write, CRLF), byte-exact raw echo of 1 MiB and of a
 // one-byte dribble, the summary's counts, and no child left behind.
 func TestForkModelsProtocol(t *testing.T) {
-	t.Parallel()
 	for _, model := range []string{"fork", "prefork"} {
 		for _, fam := range testFamilies {
 			t.Run(model+"/"+fam.name, func(t *testing.T) {
@@ -198,7 +197,6 @@ func echoBytes(c net.Conn, p []byte, chunk int) error {
 // may also end a message early: TCP decides where), and the messages
 // together must be exactly the bytes sent.
 func TestForkChildMessageRule(t *testing.T) {
-	t.Parallel()
 	prefix := strings.Repeat("#", 200)
 	s := startForkServer(t, "fork", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"),
 		Proto: servers.Protocol{Prefix: prefix}})
@@ -258,7 +256,6 @@ func TestForkChildMessageRule(t *testing.T) {
 // listening socket and the client it is serving. Whatever else the test
 // process has open (the runtime's, other tests') is gone.
 func TestForkChildDescriptors(t *testing.T) {
-	t.Parallel()
 	for _, model := range []string{"fork", "prefork"} {
 		t.Run(model, func(t *testing.T) {
 			s := startForkServer(t, model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
@@ -293,7 +290,6 @@ func TestForkChildDescriptors(t *testing.T) {
 // IdleTimeout (SO_RCVTIMEO: set by the parent before the fork, by the
 // prefork worker after its accept), and the reap says why.
 func TestForkIdleTimeout(t *testing.T) {
-	t.Parallel()
 	for _, model := range []string{"fork", "prefork"} {
 		t.Run(model, func(t *testing.T) {
 			s := startForkServer(t, model, servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
@@ -320,7 +316,6 @@ func TestForkIdleTimeout(t *testing.T) {
 // TestForkPrefixTooLong: a prefix the child's buffer cannot hold is an
 // error at start, not a truncated reply.
 func TestForkPrefixTooLong(t *testing.T) {
-	t.Parallel()
 	for _, model := range []string{"fork", "prefork"} {
 		m, _ := servers.Lookup(model)
 		_, err := m(context.Background(), servers.Config{Addr: mustResolve(t, "127.0.0.1:0"),

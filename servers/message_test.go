@@ -12,7 +12,6 @@ import (
 // TestMessageReader feeds a socket pair in chunks, as a network may deliver
 // them, and checks the messages each quiet rule makes of them.
 func TestMessageReader(t *testing.T) {
-	t.Parallel()
 	tests := []struct {
 		name   string
 		quiet  time.Duration
@@ -70,7 +69,6 @@ func TestMessageReader(t *testing.T) {
 // TestMessageReaderLong: a message without a newline is handed over in
 // pieces of at most maxMessage, never buffered without end.
 func TestMessageReaderLong(t *testing.T) {
-	t.Parallel()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)

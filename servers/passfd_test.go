@@ -38,7 +38,6 @@ func (s *forkServer) workers(t *testing.T, n int) []int {
 // same write), byte-exact raw echo of 1 MiB and of a one-byte dribble, and
 // the counts (bytes are counted by the workers in shared memory).
 func TestPassfdProtocol(t *testing.T) {
-	t.Parallel()
 	for _, fam := range testFamilies {
 		t.Run(fam.name, func(t *testing.T) {
 			framed := startForkServer(t, "passfd", servers.Config{Addr: fam.addr(t), Workers: 2,
@@ -69,7 +68,6 @@ func TestPassfdProtocol(t *testing.T) {
 // quits, its worker reports back free and the waiting client is passed to
 // it.
 func TestPassfdFreeWorkerGetsTheNext(t *testing.T) {
-	t.Parallel()
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
 		Proto: servers.Protocol{Prefix: ">", Quit: true}})
 	a, b := s.dial(t), s.dial(t)
@@ -111,7 +109,6 @@ func TestPassfdFreeWorkerGetsTheNext(t *testing.T) {
 // the channel (close_range); while it serves, the client's socket too,
 // received over the channel.
 func TestPassfdWorkerDescriptors(t *testing.T) {
-	t.Parallel()
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
 		Proto: servers.Protocol{Prefix: ">", Quit: true}})
 	pid := s.workers(t, 1)[0]
@@ -148,7 +145,6 @@ func TestPassfdWorkerDescriptors(t *testing.T) {
 // SO_SNDTIMEO, set by the parent before passing the socket), and the
 // worker is free for the next client each time.
 func TestPassfdIdleAndReset(t *testing.T) {
-	t.Parallel()
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 1,
 		IdleTimeout: 300 * time.Millisecond, Proto: servers.Protocol{Raw: true}})
 	next := func(what string) {
@@ -183,7 +179,6 @@ func TestPassfdIdleAndReset(t *testing.T) {
 // client sees its connection end; the others are served. Nothing is left
 // a zombie.
 func TestPassfdReplacesDeadWorkers(t *testing.T) {
-	t.Parallel()
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
 		Proto: servers.Protocol{Prefix: ">", Quit: true}})
 	pids := s.workers(t, 2)
@@ -293,7 +288,6 @@ func TestPassfdNoZombiesNoDescriptorGrowth(t *testing.T) {
 // (not a SIGTERM line per worker), and every client sees its connection
 // end.
 func TestPassfdStop(t *testing.T) {
-	t.Parallel()
 	s := startForkServer(t, "passfd", servers.Config{Addr: mustResolve(t, "127.0.0.1:0"), Workers: 2,
 		Proto: servers.Protocol{Raw: true}})
 	var conns []net.Conn
@@ -325,7 +319,6 @@ func TestPassfdStop(t *testing.T) {
 // TestPassfdPrefixTooLong: a prefix the worker's buffer cannot hold is an
 // error at start, before any fork.
 func TestPassfdPrefixTooLong(t *testing.T) {
-	t.Parallel()
 	m, _ := servers.Lookup("passfd")
 	_, err := m(context.Background(), servers.Config{Addr: mustResolve(t, "127.0.0.1:0"),
 		Proto: servers.Protocol{Prefix: strings.Repeat("x", 257)}})

@@ -12,7 +12,6 @@ import (
 // Printable is what stands between a hostile peer and the operator's
 // terminal: every case here is an attack or a message that must survive.
 func TestPrintable(t *testing.T) {
-	t.Parallel()
 	tests := []struct {
 		name, in, want string
 	}{

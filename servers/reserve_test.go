@@ -139,7 +139,6 @@ func lowestFreeFD(t *testing.T, pid int) int {
 // sees its connection closed at once), does not spin, keeps serving the
 // clients it has, and serves new ones once descriptors are available again.
 func TestOutOfDescriptors(t *testing.T) {
-	t.Parallel()
 	cases := append([]modelCase{{name: "iterative", model: "iterative"}}, faultModelCases...)
 	for _, mc := range cases {
 		t.Run(mc.name, func(t *testing.T) {

@@ -122,7 +122,6 @@ func TestReuseportSocketsThreadsSpread(t *testing.T) {
 // dribble, a client that resets mid-message while the others go on, and
 // the counts.
 func TestReuseportProtocol(t *testing.T) {
-	t.Parallel()
 	for _, edge := range []bool{false, true} {
 		for _, fam := range testFamilies {
 			t.Run(fmt.Sprintf("%s/edge=%v", fam.name, edge), func(t *testing.T) {

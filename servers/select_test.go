@@ -14,7 +14,6 @@ import (
 // 1024 or more cannot go into an fd_set. The select server refuses it with
 // a message and goes on serving the others.
 func TestSelectRefusesBeyondFDSetsize(t *testing.T) {
-	t.Parallel()
 	var lim unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		t.Fatal(err)
@@ -71,7 +70,6 @@ func TestSelectRefusesBeyondFDSetsize(t *testing.T) {
 // stops the select server cleanly, as in the course; part of a line does
 // not.
 func TestSelectStdinStops(t *testing.T) {
-	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		eof  bool // close stdin instead of sending a line

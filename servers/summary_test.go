@@ -10,7 +10,6 @@ import (
 // connection, 2 connections), and the greet server's speaks of greetings,
 // not of echoes.
 func TestSummaryWords(t *testing.T) {
-	t.Parallel()
 	summary := func(st *Stats) string {
 		var b strings.Builder
 		st.Summary(&b)

@@ -65,7 +65,6 @@ func startUring(t *testing.T, m servers.Model, cfg servers.Config) *modelServer 
 // a megabyte in one go, exact bytes back; then serves one more, and counts
 // every connection.
 func TestUringVariants(t *testing.T) {
-	t.Parallel()
 	needUring(t)
 	for _, v := range uringVariants {
 		t.Run(v.name, func(t *testing.T) {
@@ -213,7 +212,6 @@ func TestUringStop(t *testing.T) {
 // the sweep timer, and so is one stuck because it never reads its echo;
 // one that keeps talking is not.
 func TestUringIdleTimeout(t *testing.T) {
-	t.Parallel()
 	needUring(t)
 	// Generous against a loaded machine: the talker's pauses (idle/5) leave
 	// 800ms of slack under the timeout.
@@ -286,7 +284,6 @@ func sysctlInt(t *testing.T, path string) int {
 // tcp_rmem and tcp_wmem maxima) plus the server's bounded backlog; a server
 // that buffered without bound would take everything.
 func TestUringSlowReader(t *testing.T) {
-	t.Parallel()
 	needUring(t)
 	// The two ways of pausing a client: cancel its multishot recv, or do
 	// not arm its next single-shot one.
@@ -326,7 +323,6 @@ func TestUringSlowReader(t *testing.T) {
 // back to waiting for one. Every echo is exact throughout, and the summary
 // counts the batch waits.
 func TestUringBatchWait(t *testing.T) {
-	t.Parallel()
 	s := startUring(t, servers.Uring, servers.Config{Proto: servers.Protocol{Raw: true}, Backlog: 1024})
 	const clients, rounds = 300, 10
 	conns := make([]net.Conn, clients)

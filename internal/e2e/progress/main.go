@@ -42,8 +42,8 @@ func main() {
 		}
 		key := e.Package + "\x00" + e.Test
 		switch e.Action {
-		case "run":
-			started[key] = e.Time
+		case "run", "cont":
+			started[key] = e.Time // a parallel test waits paused between the two
 		case "output":
 			logs[key] = append(logs[key], e.Output)
 		case "pass", "skip":
@@ -55,7 +55,8 @@ func main() {
 				fmt.Fprintf(out, "ok   %-40s %6.1fs  [%v]\n", e.Package, e.Elapsed, time.Since(start).Round(time.Second))
 			} else if !strings.Contains(e.Test, "/") {
 				// A parallel test's Elapsed leaves out its parallel
-				// subtests: the time from its start is what it took.
+				// subtests: the time since it ran (or, parallel, since
+				// it was let go on) is what it took.
 				d := e.Elapsed
 				if t0, ok := started[key]; ok && !e.Time.IsZero() {
 					d = max(d, e.Time.Sub(t0).Seconds())
