@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netprog/clients"
+	"netprog/clients/probe"
 	"netprog/internal/e2e"
 	"netprog/servers"
 )
@@ -342,31 +343,16 @@ func TestInterruptWritesPartial(t *testing.T) {
 	}
 }
 
-// procStart is a process's start time (field 22 of /proc/PID/stat), which
-// tells it from a later process given the same pid; "" if it is gone.
-func procStart(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return ""
-	}
-	return f[19]
-}
+// procStart is a process's start time, which tells it from a later
+// process given the same pid; "" if it is gone (e2e.StartTime).
+func procStart(pid int) string { return e2e.StartTime(pid) }
 
+// procState is a process's state letter, "gone" once it is.
 func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "gone"
+	if st := probe.State(pid); st != 0 {
+		return string(st)
 	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
+	return "gone"
 }
 
 func TestETA(t *testing.T) {

@@ -266,3 +266,18 @@ func SignalPending(pid int, sig syscall.Signal) bool {
 	}
 	return false
 }
+
+// StartTime is a process's start time (field 22 of /proc/PID/stat, in
+// clock ticks since boot), which tells it from a later process given the
+// same pid; "" if it is gone.
+func StartTime(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 20 {
+		return ""
+	}
+	return f[19]
+}
