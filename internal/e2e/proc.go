@@ -190,13 +190,15 @@ func treeSize(pid int) int {
 // Spins watches pid's tree for d, with nothing to do but what the test
 // set up before, and says how it spun, "" if it did not. A server that
 // spins busily uses the CPU: more than half the window. One that polls,
-// with a pause between tries, uses little, but its loop is given a CPU
-// at its pace, however little each try takes: a try every millisecond is
-// a thousand runs of the loop's thread a second; if the machine is loaded
-// and keeps it waiting for a CPU each time, a try every millisecond and
-// the wait. A server that waits for events runs once per event (and a
-// fork server at its descriptor limit, by design, ten times a second to
-// reap its children): under 25 runs of the main threads a second.
+// with a pause between tries, uses little, but its loop's thread is given
+// a CPU at the loop's pace, however little each try takes: a try every
+// millisecond is a thousand runs a second (fewer if the machine keeps it
+// waiting for a CPU each time, but still tens). A server that waits for
+// events runs once per event (and a fork server at its descriptor limit,
+// by design, ten times a second to reap its children): under 25 runs of
+// the main threads a second. (What a test binary's runtime does on its
+// other threads does not count: its sysmon wakes up to a hundred times a
+// second while a goroutine is in a system call.)
 //
 // The window opens once the server has done with what came before (a
 // fork server's children for the last clients have started, say): once
