@@ -5,7 +5,7 @@ BIN := ./netprog
 # it into the module cache without touching go.mod.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build demo test bench bench-quick lint fuzz clean readme-strace
+.PHONY: build demo test soak bench bench-quick lint fuzz clean readme-strace
 
 # CGO_ENABLED=0: with no cgo, syscall.AllThreadsSyscall can drop a file
 # capability on every thread (sys/caps.go); the binary also starts faster.
@@ -38,6 +38,11 @@ test:
 	set -o pipefail; \
 	NETPROG_TEST_BIN=$(abspath $(TESTBIN)/netprog) NETPROG_TEST_RACE_BIN=$(abspath $(TESTBIN)/netprog-race) \
 	$(GO) test -race -count=1 -timeout 25m -p $(TESTP) -parallel $(TESTPARALLEL) -json ./... 2>&1 | $(TESTBIN)/progress
+
+# The long soak: 20,000 sequential conversations per model (make test
+# runs 5,000: TestSoakSequential), beside the concurrent soak.
+soak:
+	$(GO) test -race -count=1 -timeout 25m -run '^TestSoak' -v ./cmd/netprog -soak
 
 # The design-alternatives table (bench/results.md, .json, .svg; about 8 min,
 # budgeted), with C reference rows when `cc` is there, and flood ping beside
