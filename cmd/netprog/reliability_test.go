@@ -398,28 +398,9 @@ func relAcceptQueuesDrained(t *testing.T, addr string) {
 		func() string { return fmt.Sprintf("connections still wait in the accept queues of %s", addr) })
 }
 
-// relAcceptQueued counts the listening sockets on addr's port that have a
-// connection waiting to be accepted: for a socket in LISTEN,
-// /proc/net/tcp's rx_queue is its accept queue's length.
-func relAcceptQueued(addr string) int {
-	_, port, _ := net.SplitHostPort(addr)
-	p, _ := strconv.Atoi(port)
-	local := fmt.Sprintf(":%04X", p)
-	waiting := 0
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		data, _ := os.ReadFile(f)
-		for _, line := range strings.Split(string(data), "\n") {
-			// sl local_address rem_address st tx_queue:rx_queue ...
-			fs := strings.Fields(line)
-			if len(fs) > 4 && strings.HasSuffix(fs[1], local) && fs[3] == "0A" {
-				if _, rx, ok := strings.Cut(fs[4], ":"); ok && strings.Trim(rx, "0") != "" {
-					waiting++
-				}
-			}
-		}
-	}
-	return waiting
-}
+// relAcceptQueued counts the listening sockets on addr's port with a
+// connection waiting to be accepted (e2e.AcceptQueued).
+func relAcceptQueued(addr string) int { return e2e.AcceptQueued(addr) }
 
 // relFaultResetMidReply: in prefix and in raw mode (the forked child's two
 // loops), three clients send without reading until the server is stuck

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -282,4 +283,31 @@ func StartTime(pid int) string {
 		return ""
 	}
 	return f[19]
+}
+
+// AcceptQueued counts the listening TCP sockets on addr's port (host:port)
+// that have a connection waiting to be accepted: for a socket in LISTEN,
+// /proc/net/tcp's rx_queue is its accept queue's length. 0 once a server
+// has taken in every connection that came (its own count, not its log).
+func AcceptQueued(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	if err != nil || p == 0 {
+		return -1 // no port to look at: never "none waiting"
+	}
+	local := fmt.Sprintf(":%04X", p)
+	waiting := 0
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		data, _ := os.ReadFile(f)
+		for _, line := range strings.Split(string(data), "\n") {
+			// sl local_address rem_address st tx_queue:rx_queue ...
+			fs := strings.Fields(line)
+			if len(fs) > 4 && strings.HasSuffix(fs[1], local) && fs[3] == "0A" {
+				if _, rx, ok := strings.Cut(fs[4], ":"); ok && strings.Trim(rx, "0") != "" {
+					waiting++
+				}
+			}
+		}
+	}
+	return waiting
 }
