@@ -110,18 +110,10 @@ func relStopped(t *testing.T, s *server, sig syscall.Signal) (out string, kids [
 // outlived its server would have been re-parented, not reaped.
 func relNoOrphans(t *testing.T, pids []int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
 	for _, p := range pids {
-		for {
-			_, state, err := procStatus(p)
-			if err != nil {
-				break // gone
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("process %d, a child of the stopped server, is still there (state %c)", p, state)
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
+		if !e2e.Eventually(e2e.Wait, func() bool { _, _, err := procStatus(p); return err != nil }) {
+			_, state, _ := procStatus(p)
+			t.Errorf("process %d, a child of the stopped server, is still there (state %c)", p, state)
 		}
 	}
 }
@@ -229,19 +221,10 @@ func relAlive(t *testing.T, s *server) {
 	default:
 	}
 	pid := s.Cmd.Process.Pid
-	// A child that just ended may not be reaped yet: give the SIGCHLD
-	// handler a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		zs := relZombies(pid)
-		if len(zs) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("zombie children of the server: %v", zs)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	// A child that just ended may not be reaped yet: give the server a
+	// moment.
+	e2e.Until(t, e2e.Wait, func() bool { return len(relZombies(pid)) == 0 },
+		func() string { return fmt.Sprintf("zombie children of the server: %v", relZombies(pid)) })
 }
 
 // relNoSignalDeaths checks that no child was killed by SIGPIPE: every write
