@@ -314,30 +314,6 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-// barrier releases everyone once n parties arrived (or fails after 60s).
-type barrier struct {
-	mu      sync.Mutex
-	n       int
-	release chan struct{}
-}
-
-func newBarrier(n int) *barrier { return &barrier{n: n, release: make(chan struct{})} }
-
-func (b *barrier) wait() error {
-	b.mu.Lock()
-	b.n--
-	if b.n == 0 {
-		close(b.release)
-	}
-	b.mu.Unlock()
-	select {
-	case <-b.release:
-		return nil
-	case <-time.After(60 * time.Second):
-		return fmt.Errorf("not every client was served at the same time within 60s")
-	}
-}
-
 // testModes are the protocols the cross-model test runs.
 var testModes = []struct {
 	name  string
@@ -406,9 +382,9 @@ func runClients(t *testing.T, mc modelCase, addr sys.Addr, proto servers.Protoco
 			resets++
 		}
 	}
-	var bar *barrier
+	var bar *e2e.Barrier
 	if mc.concurrent() {
-		bar = newBarrier(concurrentClients - resets)
+		bar = e2e.NewBarrier(concurrentClients - resets)
 	}
 	errs := make(chan error, concurrentClients+2)
 	var wg sync.WaitGroup
@@ -471,7 +447,7 @@ func runClients(t *testing.T, mc modelCase, addr sys.Addr, proto servers.Protoco
 
 // clientConversation is one well-behaved client: two exchanges, with the
 // barrier (if any) between them.
-func clientConversation(c net.Conn, i int, framed bool, bar *barrier) error {
+func clientConversation(c net.Conn, i int, framed bool, bar *e2e.Barrier) error {
 	exchange := func(round int) error {
 		if framed {
 			line := fmt.Sprintf("hello %d.%d\n", i, round)
@@ -488,7 +464,7 @@ func clientConversation(c net.Conn, i int, framed bool, bar *barrier) error {
 		return err
 	}
 	if bar != nil {
-		if err := bar.wait(); err != nil {
+		if err := bar.Wait(60 * time.Second); err != nil {
 			return err
 		}
 	}

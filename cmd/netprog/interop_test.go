@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netprog/clients/probe"
+	"netprog/internal/e2e"
 )
 
 // The course's own programs as test peers (issue 11): testdata/course holds
@@ -849,11 +850,17 @@ func TestInteropCourseLessons(t *testing.T) {
 		// closed its copy of it, which goes (and the connection ends) only
 		// when the next accept rebinds the variable that held it.
 		a.Write([]byte("q"))
+		// The child exits; its parent reaps it only when the next client
+		// connects: until then it is a zombie (and the parent holds the
+		// connection open).
+		var zs []int
+		e2e.Until(t, e2e.Wait, func() bool { zs = e2e.Zombies(py.cmd.Process.Pid); return len(zs) == 1 },
+			func() string { return fmt.Sprintf("the child that served q is not a zombie of the parent: %v", zs) })
 		dial(t, port)
 		if rest, err := io.ReadAll(a); len(rest) != 0 || err != nil {
 			t.Errorf("after q and the next client's connect: %q, %v; want end of file", rest, err)
 		}
-		courseWant(t, py, "The server is listening on port 50007\n")
+		courseWant(t, py, fmt.Sprintf("The server is listening on port 50007\nReaped Child Process: %d\n", zs[0]))
 	})
 
 	t.Run("the thread server spins on end of file", func(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"netprog/internal/e2e"
 )
 
 // Soak and leak checks: many connections in rounds, and after each round
@@ -206,51 +208,40 @@ var relSoakRounds = 3
 // atPeak once all n are connected and answered, then has each exchange
 // another line and quit.
 func relConcurrentRound(addr string, n int, atPeak func()) error {
-	bar := make(chan struct{})
-	var arrived sync.WaitGroup
-	arrived.Add(n)
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			once := sync.OnceFunc(arrived.Done)
+	// Every client arrives at the barrier after its first exchange (or
+	// its failure); once all have, atPeak runs, then the second exchanges.
+	bar := e2e.NewBarrier(n)
+	peaked := make(chan struct{})
+	done := make(chan []error, 1)
+	go func() {
+		done <- e2e.Concurrently(n, func(i int) error {
+			once := sync.OnceFunc(bar.Arrive) // a client that fails arrives too
 			defer once()
 			c, err := net.DialTimeout("tcp", addr, 30*time.Second)
 			if err != nil {
-				errs <- err
-				return
+				return err
 			}
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(60 * time.Second))
 			if err := relAsk(c, fmt.Sprintf("first %d", i)); err != nil {
-				errs <- err
-				return
+				return err
 			}
 			once()
-			<-bar
+			<-peaked
 			if err := relAsk(c, fmt.Sprintf("second %d", i)); err != nil {
-				errs <- err
-				return
+				return err
 			}
 			io.WriteString(c, "q\n")
-			if _, err := io.Copy(io.Discard, c); err != nil {
-				errs <- err
-			}
+			_, err = io.Copy(io.Discard, c)
+			return err
 		})
-	}
-	arrived.Wait()
-	atPeak()
-	close(bar)
-	wg.Wait()
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
-	if len(all) > 0 {
-		return fmt.Errorf("%d of %d clients failed, first: %v", len(all), n, errors.Join(all[:min(3, len(all))]...))
-	}
-	return nil
+	}()
+	release := sync.OnceFunc(func() { close(peaked) })
+	defer release() // if atPeak fails the test, the clients still go on
+	<-bar.Released()
+	atPeak() // in the test's goroutine: it may fail the test
+	release()
+	return e2e.Failed(<-done, n)
 }
 
 // TestUDPBurst: 100,000 datagrams at the UDP echo server as fast as one
