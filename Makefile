@@ -5,7 +5,7 @@ BIN := ./netprog
 # it into the module cache without touching go.mod.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build demo test bench bench-quick lint fuzz clean readme-strace
+.PHONY: build demo test soak bench bench-quick lint fuzz clean readme-strace
 
 # CGO_ENABLED=0: with no cgo, syscall.AllThreadsSyscall can drop a file
 # capability on every thread (sys/caps.go); the binary also starts faster.
@@ -17,9 +17,32 @@ demo: build
 	bash ./demo.sh $(BIN)
 
 # What CI runs (.ci/run): vet, then every test with the race detector.
+# The binaries the end-to-end tests run are built once, here, and named to
+# every package in NETPROG_TEST_BIN and NETPROG_TEST_RACE_BIN (without
+# them, as in `go test ./cmd/netprog`, a test binary builds its own:
+# internal/e2e). netprog as the release is built (CGO_ENABLED=0, see
+# build); the -race build is for the fork-safety checks of its machine
+# code. Most of the tests' time is waiting on servers and clients: more
+# packages (-p) and tests (-parallel) run at once than there are cores.
+# internal/e2e/progress prints a line per package as go test does, and
+# one per test of a second or more as it ends.
+TESTBIN := bin/test
+TESTP ?= 4
+TESTPARALLEL ?= 6
+test: SHELL := /bin/bash
 test:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 25m ./...
+	CGO_ENABLED=0 $(GO) build -o $(TESTBIN)/netprog ./cmd/netprog
+	$(GO) build -race -o $(TESTBIN)/netprog-race ./cmd/netprog
+	$(GO) build -o $(TESTBIN)/progress ./internal/e2e/progress
+	set -o pipefail; \
+	NETPROG_TEST_BIN=$(abspath $(TESTBIN)/netprog) NETPROG_TEST_RACE_BIN=$(abspath $(TESTBIN)/netprog-race) \
+	$(GO) test -race -count=1 -timeout 25m -p $(TESTP) -parallel $(TESTPARALLEL) -json ./... 2>&1 | $(TESTBIN)/progress
+
+# The long soak: 20,000 sequential conversations per model (make test
+# runs 5,000: TestSoakSequential), beside the concurrent soak.
+soak:
+	$(GO) test -race -count=1 -timeout 25m -run '^TestSoak' -v ./cmd/netprog -soak
 
 # The design-alternatives table (bench/results.md, .json, .svg; about 8 min,
 # budgeted), with C reference rows when `cc` is there, and flood ping beside
@@ -55,3 +78,4 @@ fuzz:
 
 clean:
 	rm -f $(BIN)
+	rm -rf $(TESTBIN)

@@ -19,6 +19,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netprog/clients"
+	"netprog/clients/probe"
+	"netprog/internal/e2e"
 	"netprog/servers"
 )
 
@@ -30,21 +32,8 @@ func TestMain(m *testing.M) {
 	if addr := os.Getenv(baselineEnv); addr != "" {
 		os.Exit(serveBaseline(addr))
 	}
-	dir, err := os.MkdirTemp("", "netprog-bench-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	netprogBin = filepath.Join(dir, "netprog")
-	build := exec.Command("go", "build", "-o", netprogBin, "netprog/cmd/netprog")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building netprog:", err)
-		os.Exit(2)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	// The binary the tests run: the one `make test` built (internal/e2e).
+	e2e.Main(m, &netprogBin)
 }
 
 // smokeModels is iterative and one event-driven model, whichever exists,
@@ -354,31 +343,16 @@ func TestInterruptWritesPartial(t *testing.T) {
 	}
 }
 
-// procStart is a process's start time (field 22 of /proc/PID/stat), which
-// tells it from a later process given the same pid; "" if it is gone.
-func procStart(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return ""
-	}
-	return f[19]
-}
+// procStart is a process's start time, which tells it from a later
+// process given the same pid; "" if it is gone (e2e.StartTime).
+func procStart(pid int) string { return e2e.StartTime(pid) }
 
+// procState is a process's state letter, "gone" once it is.
 func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "gone"
+	if st := probe.State(pid); st != 0 {
+		return string(st)
 	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
+	return "gone"
 }
 
 func TestETA(t *testing.T) {

@@ -1,18 +1,17 @@
 package servers_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"netprog/internal/e2e"
 	"netprog/internal/protocol"
 	"netprog/servers"
 	"netprog/sys"
@@ -33,66 +32,22 @@ var faultModelCases = []modelCase{
 	{name: "goroutine", model: "goroutine"},
 }
 
-// dialSmallWindow connects with a 4 KiB receive buffer, set before connect
-// so the window it advertises stays small: a slow reader that stops the
-// server's echo early instead of letting the kernel soak up megabytes.
+// dialSmallWindow connects with a 4 KiB receive buffer (e2e.SmallWindowDial).
 func (s *modelServer) dialSmallWindow(t *testing.T) net.Conn {
 	t.Helper()
-	d := net.Dialer{Timeout: 10 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) {
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
-		})
-	}}
-	c, err := d.Dial("tcp", s.Addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return e2e.SmallWindowDial(t, s.Addr.String())
 }
 
-// floodWithoutReading writes up to n bytes to c and never reads; it returns
-// a counter of bytes written and a channel that gets the write's error when
-// it ends (the deadline, or the server closing the connection).
+// floodWithoutReading writes up to n bytes to c and never reads (e2e.Flood).
 func floodWithoutReading(c net.Conn, n int, d time.Duration) (*atomic.Int64, <-chan error) {
-	var written atomic.Int64
-	done := make(chan error, 1)
-	c.SetWriteDeadline(time.Now().Add(d))
-	go func() {
-		buf := make([]byte, 64<<10)
-		for written.Load() < int64(n) {
-			m, err := c.Write(buf)
-			written.Add(int64(m))
-			if err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
-	return &written, done
+	return e2e.Flood(c, int64(n), false, d)
 }
 
 // waitStalled waits until the counter stops moving for 500ms, or reaches
-// limit; it gives up after 30s.
+// limit (e2e.Stalled).
 func waitStalled(t *testing.T, n *atomic.Int64, limit int64) int64 {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last, since := int64(-1), time.Now()
-	for time.Now().Before(deadline) {
-		v := n.Load()
-		if v >= limit {
-			return v
-		}
-		if v != last {
-			last, since = v, time.Now()
-		} else if time.Since(since) > 500*time.Millisecond {
-			return v
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("the slow reader's writes neither stalled nor finished in 30s (%d bytes)", n.Load())
-	return 0
+	return e2e.Stalled(t, limit, 500*time.Millisecond, n)
 }
 
 func heapInUse() int64 {
@@ -145,6 +100,7 @@ func TestIdleTimeoutClosesSilentAndNonReadingClients(t *testing.T) {
 	cases := append([]modelCase{{name: "iterative", model: "iterative"}}, faultModelCases...)
 	for _, mc := range cases {
 		t.Run(mc.name, func(t *testing.T) {
+			t.Parallel()
 			s := startModelServer(t, mc.model, servers.Config{
 				Addr: mustResolve(t, "127.0.0.1:0"), Proto: protocol.Echo{Prefix: "You Send:"},
 				Edge: mc.edge, IdleTimeout: idle,
@@ -252,13 +208,23 @@ func TestHangupWhileBackpressuredNoBusyLoop(t *testing.T) {
 			slow.(*net.TCPConn).SetLinger(0)
 			slow.Close() // reset
 			s.Log.waitFor(t, "connection reset by peer")
-			time.Sleep(500 * time.Millisecond)
-			if n := waits.Load(); n > 20 {
-				t.Errorf("%d waits within 500ms of a reset: the loop spins on the hung-up socket", n)
-			}
+			// The window is the next client's five exchanges, 100 ms
+			// apart: the loop ran through it (it answered each), so a loop
+			// that woke for the hung-up socket again and again would have
+			// done so hundreds of times, even one that paused a
+			// millisecond between its waits. One that waits for events
+			// makes a few per exchange.
+			const exchanges = 5
 			c := s.mustDial(t)
-			if err := echoExact(c, []byte("next\n"), 64); err != nil {
-				t.Fatalf("after the reset: %v", err)
+			start := time.Now()
+			for i := range exchanges {
+				time.Sleep(100 * time.Millisecond)
+				if err := echoExact(c, []byte(fmt.Sprintf("next %d\n", i)), 64); err != nil {
+					t.Fatalf("after the reset, exchange %d: %v", i, err)
+				}
+			}
+			if n := waits.Load(); n > 10+4*exchanges {
+				t.Errorf("%d waits in the %v after a reset, for %d exchanges: the loop spins on the hung-up socket", n, time.Since(start).Round(time.Millisecond), exchanges)
 			}
 		})
 	}
@@ -285,7 +251,7 @@ func TestStopWithClientsInEveryState(t *testing.T) {
 			written, _ := floodWithoutReading(slow, 64<<20, 60*time.Second)
 			waitStalled(t, written, 64<<20)
 			waitUntil(t, "3 clients not all accepted", func() bool {
-				return strings.Count(s.Log.String(), "Got the connection from") >= 3
+				return e2e.AcceptQueued(s.Addr.String()) == 0 // all three taken in
 			})
 			st := s.stop(t)
 			if n := st.Conns.Load(); n != 3 {

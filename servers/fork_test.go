@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"netprog/internal/e2e"
 	"netprog/internal/protocol"
 	"netprog/servers"
 )
@@ -76,17 +77,8 @@ func forkedPids(log string) []int {
 	return pids
 }
 
-// procStat reads a process's parent and state from /proc/PID/stat.
-func procStat(pid int) (ppid int, state byte, err error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	ppid, _ = strconv.Atoi(f[1])
-	return ppid, f[0][0], nil
-}
+// procStat reads a process's parent and state (e2e.Status).
+func procStat(pid int) (ppid int, state byte, err error) { return e2e.Status(pid) }
 
 // openFds lists a process's open descriptors.
 func openFds(t *testing.T, pid int) []int {

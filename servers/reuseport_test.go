@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"netprog/internal/e2e"
 	"netprog/internal/protocol"
 	"netprog/servers"
 )
@@ -45,11 +46,7 @@ func listeningSockets(t *testing.T, port int) int {
 // waitUntil polls cond until it holds or 10s have passed.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 10s: %s", what)
-		}
-	}
+	e2e.Until(t, e2e.Wait, cond, func() string { return what })
 }
 
 // TestReuseportSocketsThreadsSpread: with 4 workers on port 0, four

@@ -181,6 +181,7 @@ func sortedCommands() []*command {
 // TestBadInput: every command, every mistake: one line on stderr,
 // "netprog CMD: ...", exit 2, nothing on stdout.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	for _, c := range sortedCommands() {
 		t.Run(c.name, func(t *testing.T) {
 			cases := append(commonBadInputs(c), specificBadInputs[c.name]...)
@@ -215,6 +216,7 @@ func TestBadInput(t *testing.T) {
 // only source of names (hosts: files), so no query leaves the machine
 // (the technique of TestUnresolvableName).
 func TestBadInputUnresolvable(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("unshare(1) is not installed (util-linux)")
 	}

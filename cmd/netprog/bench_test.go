@@ -10,6 +10,7 @@ import (
 )
 
 func TestBenchCommand(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, "echo-server", "-raw", "-q", "-host", "127.0.0.1", "-port", "0")
 
 	t.Run("json", func(t *testing.T) {

@@ -26,6 +26,7 @@ import (
 // TestCheckUsage: every mistake is one line on stderr, exit 2, nothing on
 // stdout.
 func TestCheckUsage(t *testing.T) {
+	t.Parallel()
 	self := strconv.Itoa(os.Getpid())
 	for _, tc := range []struct {
 		args []string
@@ -65,6 +66,7 @@ func TestCheckUsage(t *testing.T) {
 // TestCheckNoServer: nothing listens (a port that was free a moment ago):
 // one line, exit 2, for each kind of protocol.
 func TestCheckNoServer(t *testing.T) {
+	t.Parallel()
 	tcp, udp := interopFreePort(t, "tcp"), interopFreePort(t, "udp")
 	for _, tc := range []struct{ program, port string }{
 		{"echo-server", tcp}, {"greet-server", tcp}, {"chat-server", tcp}, {"udp-server", udp},
@@ -113,6 +115,7 @@ func badServer(t *testing.T, serve func(c net.Conn, done <-chan struct{})) strin
 // answers. Each gets its finding (the rest SKIP where the protocol was not
 // spoken), and check ends well within its bound.
 func TestCheckBadServers(t *testing.T) {
+	t.Parallel()
 	garbage := badServer(t, func(c net.Conn, _ <-chan struct{}) {
 		buf := make([]byte, 4096)
 		for {
@@ -217,10 +220,11 @@ func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 // time in /proc, not on the wire, where it sends nothing). Without --
 // there is no restart; the rest is as the table has it.
 func TestCheckWatchPid(t *testing.T) {
+	t.Parallel()
 	t.Run("epoll", func(t *testing.T) {
 		t.Parallel()
 		s := startServer(t, "echo-server", "-model", "epoll", "-host", "127.0.0.1", "-port", "0", "-q")
-		r := runCheckCmd(t, "-pid", strconv.Itoa(s.cmd.Process.Pid), "echo-server", s.Addr)
+		r := runCheckCmd(t, "-pid", strconv.Itoa(s.Cmd.Process.Pid), "echo-server", s.Addr)
 		if r.code != 0 || len(r.findings) > 0 || !slices.Equal(r.skips, []string{"restart"}) {
 			t.Fatalf("exit %d, findings %q, skips %q:\n%s", r.code, r.findings, r.skips, r.card())
 		}
@@ -257,6 +261,7 @@ func TestCheckWatchPid(t *testing.T) {
 // does, on a terminal (script(1) gives check one): PASS in green, a
 // progress line on standard error.
 func TestCheckCard(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "echo-server", "-model", "epoll", "-host", "127.0.0.1", "-port", "0", "-q")
 	args := []string{"check", "-probes", "framing/two-in-one,concurrency", "echo-server", s.Addr}
 	out, errOut, code := runNetprog(t, "", args...)

@@ -206,6 +206,7 @@ const checkParallel = 8
 // eight at a time. Each gets exactly the findings and skips its row
 // names, and check exits 1 with findings, 0 without.
 func TestCheckExpected(t *testing.T) {
+	t.Parallel()
 	cases := checkTable()
 	runs := make([]checkRun, len(cases))
 	skipped := make([]string, len(cases))
@@ -260,26 +261,49 @@ func TestCheckExpected(t *testing.T) {
 				t.Skip(strings.TrimSpace(r.stderr))
 			}
 			t.Logf("RELIABILITY check %s: %d findings %v, %d skips, in %v", c.name, len(r.findings), r.findings, len(r.skips), r.took.Round(100*time.Millisecond))
+			// A server the reset probe killed (its expected finding,
+			// "the server ... died") answers no later probe: those SKIP
+			// with "no server answers any more". Whether it dies there or
+			// only at the next probe's connection depends on where the
+			// reset found it (blocked in send or not): on a loaded
+			// machine, either. Such a skip is the death already found:
+			// check starts a server that died again before the next probe
+			// once it has seen it exit, and a loaded machine can have it
+			// probe first. The probes it skipped are not judged in this
+			// run (they are in the others).
+			wantFindings := c.findings
+			if died := slices.ContainsFunc(r.doc.Results, func(res probe.Result) bool {
+				return res.Probe == "reset" && strings.Contains(res.Fact, "died")
+			}); died && slices.Contains(c.findings, "reset") {
+				for _, res := range r.doc.Results {
+					if i := slices.Index(r.skips, res.Probe); i >= 0 && !slices.Contains(c.skips, res.Probe) &&
+						strings.HasPrefix(res.Fact, "no server answers any more") {
+						t.Logf("%s skipped after the reset killed the server: not judged in this run", res.Probe)
+						r.skips = slices.Delete(slices.Clone(r.skips), i, i+1)
+						wantFindings = slices.DeleteFunc(slices.Clone(wantFindings), func(f string) bool { return f == res.Probe })
+					}
+				}
+			}
 			// restart proves something only when the stop left a
 			// connection in TIME_WAIT; on a loaded machine the old
 			// server may not have closed first, and the probe says
 			// SKIP: for a server expected to fail it, that is no pass.
-			if i := slices.Index(r.skips, "restart"); i >= 0 && slices.Contains(c.findings, "restart") {
+			if i := slices.Index(r.skips, "restart"); i >= 0 && slices.Contains(wantFindings, "restart") {
 				t.Logf("restart skipped (no TIME_WAIT to restart against): counted as its expected finding")
 				r.skips = slices.Delete(slices.Clone(r.skips), i, i+1)
 				r.findings = append(slices.Clone(r.findings), "restart")
-				slices.SortStableFunc(r.findings, func(a, b string) int { return slices.Index(c.findings, a) - slices.Index(c.findings, b) })
+				slices.SortStableFunc(r.findings, func(a, b string) int { return slices.Index(wantFindings, a) - slices.Index(wantFindings, b) })
 				if len(r.findings) == 1 {
 					r.code = 1
 				}
 			}
 			want := 0
-			if len(c.findings) > 0 {
+			if len(wantFindings) > 0 {
 				want = 1
 			}
-			if r.code != want || !slices.Equal(r.findings, c.findings) || !slices.Equal(r.skips, c.skips) {
+			if r.code != want || !slices.Equal(r.findings, wantFindings) || !slices.Equal(r.skips, c.skips) {
 				t.Errorf("exit %d (want %d), findings %q (want %q), skips %q (want %q):\n%s",
-					r.code, want, r.findings, c.findings, r.skips, c.skips, r.card())
+					r.code, want, r.findings, wantFindings, r.skips, c.skips, r.card())
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseSeconds(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want time.Duration
@@ -56,6 +57,7 @@ func TestParseSeconds(t *testing.T) {
 // TestSecondsFlag: the flag keeps its default until set, shows it as a
 // duration, and -h names the value "seconds".
 func TestSecondsFlag(t *testing.T) {
+	t.Parallel()
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	d := secondsVar(fs, "sleep", 5*time.Second, "how long")
@@ -76,6 +78,7 @@ func TestSecondsFlag(t *testing.T) {
 // TestDurationFlagsTakeSeconds: no command's duration flag is a plain Go
 // duration (which refuses "5").
 func TestDurationFlagsTakeSeconds(t *testing.T) {
+	t.Parallel()
 	for _, c := range sortedCommands() {
 		commandFlags(c).VisitAll(func(f *flag.Flag) {
 			key := c.name + " -" + f.Name
@@ -90,6 +93,7 @@ func TestDurationFlagsTakeSeconds(t *testing.T) {
 // them (time.sleep(1)): a bare number is seconds, fractions allowed; Go
 // durations still work.
 func TestDemosTakeBareSeconds(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"fork-demo", "-sleep", "0.1"},
 		{"fork-demo", "-sleep", "100ms"},
@@ -111,6 +115,7 @@ func TestDemosTakeBareSeconds(t *testing.T) {
 // TestIdleTimeoutBareSeconds: -idle-timeout 0.5 is half a second: a silent
 // client is closed.
 func TestIdleTimeoutBareSeconds(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "echo-server", "-host", "127.0.0.1", "-port", "0", "-idle-timeout", "0.5")
 	c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
 	if err != nil {

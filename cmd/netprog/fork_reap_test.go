@@ -20,8 +20,9 @@ import (
 // descriptor and pidfd_open fails with EMFILE, for both clients; the
 // server says so once.
 func TestForkServerReapsWithoutPidfd(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	open := map[int]bool{}
 	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
 	if err != nil {

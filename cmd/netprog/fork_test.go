@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netprog/internal/e2e"
 	"netprog/internal/forkcheck"
 )
 
@@ -105,24 +106,6 @@ func conversations(t *testing.T, addr, prefix string, n, width int) {
 	}
 }
 
-// waitStopped waits for the server to exit after a signal and returns
-// its exit status.
-func (s *server) waitStopped(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-s.done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%v did not exit within 20s", s.cmd.Args)
-	}
-	if ee, ok := s.status.(interface{ ExitCode() int }); ok {
-		return ee.ExitCode()
-	}
-	if s.status != nil {
-		t.Fatalf("waiting for the server: %v", s.status)
-	}
-	return 0
-}
-
 var reapedRE = regexp.MustCompile(`(?m)^Reaped child process: (\d+)`)
 
 // TestForkServerNoZombiesNoFdLeak: 500 conversations in three rounds, for
@@ -134,6 +117,7 @@ var reapedRE = regexp.MustCompile(`(?m)^Reaped child process: (\d+)`)
 // descriptor is opened at the first accept). On SIGINT it exits 0 and its
 // summary counts all 500; with fork, each reaped child is logged once.
 func TestForkServerNoZombiesNoFdLeak(t *testing.T) {
+	t.Parallel()
 	bins := map[string]string{"plain": netprogBin}
 	if !testing.Short() {
 		bins["race"] = raceBinary(t)
@@ -163,7 +147,7 @@ func forkServer(model string, workers int, args ...string) []string {
 
 func noZombiesNoFdLeak(t *testing.T, bin, model string) {
 	s := startServerCmd(t, exec.Command(bin, forkServer(model, 4, "-host", "127.0.0.1", "-port", "0", "-q")...))
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	alive := 0
 	if model == "prefork" {
 		alive = 4
@@ -177,8 +161,8 @@ func noZombiesNoFdLeak(t *testing.T, bin, model string) {
 	if fds[2] > fds[1] {
 		t.Errorf("descriptors grew from %d to %d between rounds 2 and 3", fds[1], fds[2])
 	}
-	s.cmd.Process.Signal(syscall.SIGINT)
-	if code := s.waitStopped(t); code != 0 {
+	s.Cmd.Process.Signal(syscall.SIGINT)
+	if code := s.WaitStopped(t); code != 0 {
 		t.Fatalf("exit status %d after SIGINT; stderr: %s", code, s.Err)
 	}
 	out := s.Out.String()
@@ -203,44 +187,25 @@ func noZombiesNoFdLeak(t *testing.T, bin, model string) {
 	}
 }
 
-var (
-	raceBinOnce sync.Once
-	raceBin     string
-	raceBinErr  error
-)
-
-// raceBinary builds netprog with -race once per test run, beside netprogBin.
+// raceBinary is a -race build of netprog, built once per test run (or
+// given by make: internal/e2e).
 func raceBinary(t *testing.T) string {
 	t.Helper()
-	raceBinOnce.Do(func() {
-		raceBin = filepath.Join(filepath.Dir(netprogBin), "netprog-race")
-		if out, err := exec.Command("go", "build", "-race", "-o", raceBin, ".").CombinedOutput(); err != nil {
-			raceBinErr = fmt.Errorf("go build -race: %v\n%s", err, out)
-		}
-	})
-	if raceBinErr != nil {
-		t.Fatal(raceBinErr)
-	}
-	return raceBin
+	return e2e.RaceBin(t)
 }
 
 // tail is the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func tail(s string, n int) string { return e2e.Tail(s, n) }
 
 // TestForkServerMaxChildrenBurst: 200 clients connect at once to a server
 // with -max-children 4. A watcher samples the server's children in /proc
 // all along: never more than 4 (zombies included: a child counts until it
 // is reaped). Every client is served: the others wait in the listen queue.
 func TestForkServerMaxChildrenBurst(t *testing.T) {
+	t.Parallel()
 	const limit, clients = 4, 200
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q", "-max-children", strconv.Itoa(limit))
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	stopWatching := watchChildren(pid)
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -285,8 +250,9 @@ func TestForkServerMaxChildrenBurst(t *testing.T) {
 // which a child still carrying the Go runtime's handlers would not; SIGHUP,
 // which the server ignores, stays ignored in the child, as across execve.
 func TestForkServerChildSignals(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	killed := 0
 	for i, sig := range []unix.Signal{unix.SIGKILL, unix.SIGTERM, unix.SIGPIPE, unix.SIGHUP} {
 		c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
@@ -303,7 +269,10 @@ func TestForkServerChildSignals(t *testing.T) {
 		}
 		unix.Kill(child, sig)
 		if sig == unix.SIGHUP {
-			time.Sleep(50 * time.Millisecond)
+			// Talk once the child has taken the signal (it is no longer
+			// pending): a child that SIGHUP ended would be gone by then.
+			e2e.Until(t, e2e.Wait, func() bool { return !e2e.SignalPending(child, syscall.SIGHUP) },
+				func() string { return fmt.Sprintf("SIGHUP still pending for child %d", child) })
 			if err := converseOn(c, "you send:", i, true); err != nil {
 				t.Errorf("child after SIGHUP: %v", err)
 			}
@@ -316,14 +285,14 @@ func TestForkServerChildSignals(t *testing.T) {
 			t.Errorf("%v: client read %q from a killed child", sig, b[:n])
 		}
 		c.Close()
-		s.waitOutput(t, fmt.Sprintf("Reaped child process: %d: killed by signal %d (%s)", child, int(sig), unix.SignalName(sig)))
+		s.WaitOutput(t, fmt.Sprintf("Reaped child process: %d: killed by signal %d (%s)", child, int(sig), unix.SignalName(sig)))
 	}
 	waitChildren(t, pid, 0)
 	if err := converse(s.Addr, "you send:", 99); err != nil {
 		t.Fatalf("after the killed children: %v", err)
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	if code := s.waitStopped(t); code != 0 {
+	s.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.WaitStopped(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
 	if want := fmt.Sprintf("%d child processes crashed or killed", killed); !strings.Contains(s.Out.String(), want) {
@@ -335,12 +304,13 @@ func TestForkServerChildSignals(t *testing.T) {
 // connected: the server ends its children (SIGTERM), reaps them, exits 0
 // with the summary, and each client sees its connection closed.
 func TestForkServerStopEndsChildren(t *testing.T) {
+	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(unix.SignalName(sig), func(t *testing.T) {
 			for _, model := range []string{"fork", "prefork"} {
 				t.Run(model, func(t *testing.T) {
 					s := startServer(t, forkServer(model, 3, "-host", "127.0.0.1", "-port", "0", "-q")...)
-					pid := s.cmd.Process.Pid
+					pid := s.Cmd.Process.Pid
 					var clients []net.Conn
 					for i := range 3 {
 						c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
@@ -355,8 +325,8 @@ func TestForkServerStopEndsChildren(t *testing.T) {
 						clients = append(clients, c)
 					}
 					kids := waitChildren(t, pid, 3)
-					s.cmd.Process.Signal(sig)
-					if code := s.waitStopped(t); code != 0 {
+					s.Cmd.Process.Signal(sig)
+					if code := s.WaitStopped(t); code != 0 {
 						t.Fatalf("exit status %d; stderr: %s", code, s.Err)
 					}
 					out := s.Out.String()
@@ -396,6 +366,7 @@ func TestForkServerStopEndsChildren(t *testing.T) {
 // or EPIPE (no SIGPIPE: MSG_NOSIGNAL), exits with that errno as its status,
 // is reaped with the reason, and the server serves the next client.
 func TestForkServerPeerGone(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
 	c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
 	if err != nil {
@@ -433,8 +404,9 @@ func TestForkServerPeerGone(t *testing.T) {
 // same: it never touches a client); a worker killed with SIGKILL is reaped
 // and replaced; the summary counts the connections the workers accepted.
 func TestPreforkReplacesWorkers(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "echo-server", "-model", "prefork", "-workers", "3", "-host", "127.0.0.1", "-port", "0", "-q")
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	waitChildren(t, pid, 3)
 	var fds []int
 	for range 2 {
@@ -450,7 +422,7 @@ func TestPreforkReplacesWorkers(t *testing.T) {
 		break
 	}
 	unix.Kill(victim, unix.SIGKILL)
-	s.waitOutput(t, fmt.Sprintf("Reaped child process: %d: killed by signal 9 (SIGKILL)", victim))
+	s.WaitOutput(t, fmt.Sprintf("Reaped child process: %d: killed by signal 9 (SIGKILL)", victim))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		kids := waitChildren(t, pid, 3)
@@ -465,8 +437,8 @@ func TestPreforkReplacesWorkers(t *testing.T) {
 	if err := converse(s.Addr, "You Send:", 100); err != nil {
 		t.Fatal(err)
 	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	if code := s.waitStopped(t); code != 0 {
+	s.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.WaitStopped(t); code != 0 {
 		t.Fatalf("exit status %d", code)
 	}
 	out := s.Out.String()
@@ -493,6 +465,7 @@ func forkedWorkers(out string) []string {
 // TestForkDemo: the lines of fork.py, from two processes; the child's
 // increment of the counter is not seen by the parent; the child is reaped.
 func TestForkDemo(t *testing.T) {
+	t.Parallel()
 	out, stderr, code := runNetprog(t, "", "fork-demo", "-sleep", "100ms")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -523,6 +496,7 @@ func TestForkDemo(t *testing.T) {
 // TestZombieDemoReap: the child is seen as a zombie in /proc, then reaped
 // with wait4, and its /proc entry is gone.
 func TestZombieDemoReap(t *testing.T) {
+	t.Parallel()
 	out, stderr, code := runNetprog(t, "", "zombie-demo", "-sleep", "50ms", "-reap")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -548,6 +522,9 @@ func TestZombieDemoReap(t *testing.T) {
 // zombie; the kernel re-parents it to the nearest subreaper. The test
 // process declares itself one (prctl PR_SET_CHILD_SUBREAPER, undone at the
 // end), finds the zombie among its own children, and reaps it.
+//
+// Not parallel: while the test process is a subreaper, every process that
+// another test orphans would become its child (and its zombie).
 func TestZombieDemoSubreaper(t *testing.T) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		t.Skipf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
@@ -580,6 +557,7 @@ func TestZombieDemoSubreaper(t *testing.T) {
 
 // TestProcDemoBadFlags: a negative sleep is a usage error.
 func TestProcDemoBadFlags(t *testing.T) {
+	t.Parallel()
 	for _, cmd := range []string{"fork-demo", "zombie-demo"} {
 		_, stderr, code := runNetprog(t, "", cmd, "-sleep", "-1s")
 		if code != 2 || !strings.Contains(stderr, `invalid value "-1s" for flag -sleep: a duration cannot be negative`) {
@@ -597,6 +575,7 @@ func TestProcDemoBadFlags(t *testing.T) {
 // which checks the stack): see internal/forkcheck. (go test strips its own
 // test binaries' symbols, hence the builds.)
 func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
+	t.Parallel()
 	bins := []string{netprogBin}
 	if testing.Short() {
 		t.Log("-short: not building the -race variant")
@@ -626,8 +605,9 @@ func TestForkChildCodeStaysOutOfTheRuntime(t *testing.T) {
 // second, the parent says so and waits a second before forking again,
 // instead of forking in a loop; then it restores the pool and serves.
 func TestPreforkCrashLoopBrake(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "echo-server", "-model", "prefork", "-workers", "2", "-host", "127.0.0.1", "-port", "0", "-q")
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	// Kill the pool until the brake comes on: twice should do, but a
 	// loaded machine may spread two rounds over more than a second.
 	var lastKill time.Time

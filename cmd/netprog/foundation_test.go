@@ -26,6 +26,7 @@ import (
 var fndUpdate = flag.Bool("update-trace-golden", false, "rewrite testdata/trace/*.golden from this run")
 
 func TestGreet(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "greet-server", "-port", "0")
 	for i := 0; i < 2; i++ { // the server goes on after each client
 		out, errOut, code := runNetprog(t, "", "greet-client", "-addr", s.Addr)
@@ -44,7 +45,7 @@ func TestGreet(t *testing.T) {
 	if err != nil || string(all) != "Thank you for Connecting \n" {
 		t.Errorf("raw client read %q, %v", all, err)
 	}
-	s.waitOutput(t, "Got the connection from "+c.LocalAddr().String())
+	s.WaitOutput(t, "Got the connection from "+c.LocalAddr().String())
 	if n := strings.Count(s.Out.String(), "Got the connection from 127.0.0.1:"); n != 3 {
 		t.Errorf("server logged %d connections, want 3:\n%s", n, s.Out)
 	}
@@ -59,6 +60,7 @@ func TestGreet(t *testing.T) {
 // TestAddressFamilies: the same programs over IPv6 (-6: localhost is ::1)
 // and over an AF_UNIX stream socket.
 func TestAddressFamilies(t *testing.T) {
+	t.Parallel()
 	sock := "unix:" + filepath.Join(t.TempDir(), "greet.sock")
 	tests := []struct {
 		server, client []string
@@ -93,6 +95,7 @@ func TestAddressFamilies(t *testing.T) {
 // TestEchoClients runs each client preset against echo-server dressed as the
 // course server it belongs to (same reply prefix), with scripted input.
 func TestEchoClients(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		client, prefix, stdin, want, serverSays string
 	}{
@@ -121,7 +124,7 @@ func TestEchoClients(t *testing.T) {
 			if code != 0 || out != tt.want {
 				t.Errorf("%s: exit %d, stderr %q\nstdout %q\nwant   %q", tt.client, code, errOut, out, tt.want)
 			}
-			s.waitOutput(t, tt.serverSays)
+			s.WaitOutput(t, tt.serverSays)
 		})
 	}
 }
@@ -130,6 +133,7 @@ func TestEchoClients(t *testing.T) {
 // "what one read returned": a reply split across two sends is printed once,
 // whole; a reply without a newline is printed after the quiet period.
 func TestEchoClientReplyFraming(t *testing.T) {
+	t.Parallel()
 	addr := serveOnce(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		r.ReadString('\n')
@@ -149,6 +153,7 @@ func TestEchoClientReplyFraming(t *testing.T) {
 }
 
 func TestUDP(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "udp-server", "-port", "0")
 	out, errOut, code := runNetprog(t, "hello\nworld\nq\n", "udp-client", "-addr", s.Addr, "-timeout", "10s")
 	want := "Type Something(q or Q to exit:)hello\nReceived: hello\n" +
@@ -156,7 +161,7 @@ func TestUDP(t *testing.T) {
 	if code != 0 || out != want {
 		t.Errorf("udp-client: exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 	}
-	s.waitOutput(t, " :said world\n")
+	s.WaitOutput(t, " :said world\n")
 	if !regexp.MustCompile(`(?m)^127\.0\.0\.1:\d+ :said hello$`).MatchString(s.Out.String()) {
 		t.Errorf("server log lacks ADDR :said hello:\n%s", s.Out)
 	}
@@ -179,7 +184,7 @@ func TestUDP(t *testing.T) {
 	if n, err := c.Read(buf); n != 512 || err != nil {
 		t.Errorf("1000-byte datagram: got %d bytes back, %v; want the 512 the server kept", n, err)
 	}
-	s.waitOutput(t, "had 1000 bytes; the 512-byte buffer kept 512")
+	s.WaitOutput(t, "had 1000 bytes; the 512-byte buffer kept 512")
 	s.Stop(t)
 	if !strings.Contains(s.Out.String(), "received 4 datagrams (1 truncated)") {
 		t.Errorf("summary:\n%s", s.Out)
@@ -190,6 +195,7 @@ func TestUDP(t *testing.T) {
 // (SO_RCVTIMEO), say so, go on, and exit 1 with no reply at all; a reply
 // that comes after its timeout is shown as late, not as the next answer.
 func TestUDPClientLoss(t *testing.T) {
+	t.Parallel()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -247,6 +253,7 @@ func TestUDPClientLoss(t *testing.T) {
 // next client; a client that just closes, and the end of the server's own
 // input, end things cleanly too.
 func TestChat(t *testing.T) {
+	t.Parallel()
 	const prompt = "SEND( TYPE q or Q to Quit):"
 	t.Run("server quits", func(t *testing.T) {
 		s := startServer(t, "chat-server", "-port", "0")
@@ -256,7 +263,7 @@ func TestChat(t *testing.T) {
 		if code != 0 || out != want {
 			t.Errorf("client: exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 		}
-		s.waitOutput(t, prompt+"hi\nRECIEVED: hello\n"+prompt+"q\n")
+		s.WaitOutput(t, prompt+"hi\nRECIEVED: hello\n"+prompt+"q\n")
 	})
 	t.Run("client quits, server goes on", func(t *testing.T) {
 		s := startServer(t, "chat-server", "-port", "0")
@@ -265,13 +272,13 @@ func TestChat(t *testing.T) {
 		if want := "RECIEVED: hi\n" + prompt + "q\n"; code != 0 || out != want {
 			t.Errorf("client 1: exit %d, stdout %q, want %q", code, out, want)
 		}
-		s.waitOutput(t, "I received q\n")
+		s.WaitOutput(t, "I received q\n")
 		io.WriteString(s.Stdin, "again\n")
 		out, _, code = runNetprog(t, "Q\n", "chat-client", "-addr", s.Addr)
 		if want := "RECIEVED: again\n" + prompt + "Q\n"; code != 0 || out != want {
 			t.Errorf("client 2: exit %d, stdout %q, want %q", code, out, want)
 		}
-		s.waitOutput(t, "I received Q\n")
+		s.WaitOutput(t, "I received Q\n")
 	})
 	t.Run("peer closes without q", func(t *testing.T) {
 		s := startServer(t, "chat-server", "-port", "0")
@@ -286,7 +293,7 @@ func TestChat(t *testing.T) {
 			t.Fatalf("read %q, %v", line, err)
 		}
 		c.Close()
-		s.waitOutput(t, c.LocalAddr().String()+" closed the connection\n")
+		s.WaitOutput(t, c.LocalAddr().String()+" closed the connection\n")
 	})
 	t.Run("peer hangs up while the server types", func(t *testing.T) {
 		s := startServer(t, "chat-server", "-port", "0")
@@ -294,9 +301,9 @@ func TestChat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.waitOutput(t, "I got a connection from")
+		s.WaitOutput(t, "I got a connection from")
 		c.Close() // the server is in poll(stdin, socket POLLRDHUP): it must notice
-		s.waitOutput(t, c.LocalAddr().String()+" closed the connection\n")
+		s.WaitOutput(t, c.LocalAddr().String()+" closed the connection\n")
 	})
 	t.Run("server input ends", func(t *testing.T) {
 		s := startServer(t, "chat-server", "-port", "0")
@@ -306,9 +313,9 @@ func TestChat(t *testing.T) {
 			t.Errorf("client: exit %d, stdout %q", code, out)
 		}
 		select { // with no one left to type, the server ends by itself
-		case <-s.done:
-			if s.status != nil {
-				t.Errorf("server: %v", s.status)
+		case <-s.Done():
+			if s.Status() != nil {
+				t.Errorf("server: %v", s.Status())
 			}
 		case <-time.After(10 * time.Second):
 			t.Errorf("server still running after its input ended:\n%s", s.Out)
@@ -318,14 +325,15 @@ func TestChat(t *testing.T) {
 
 // TestChatDuplex: both sides type freely; one poll(2) on stdin and the socket.
 func TestChatDuplex(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "chat-server", "-duplex", "-port", "0")
 	c := fndStart(t, "--trace", "chat-client", "-duplex", "-addr", s.Addr)
-	s.waitOutput(t, "I got a connection from")
+	s.WaitOutput(t, "I got a connection from")
 
 	io.WriteString(c.stdin, "c1\n")
-	s.waitOutput(t, "RECIEVED: c1\n")
+	s.WaitOutput(t, "RECIEVED: c1\n")
 	io.WriteString(c.stdin, "c2\n") // the client speaks twice in a row: no turns
-	s.waitOutput(t, "RECIEVED: c2\n")
+	s.WaitOutput(t, "RECIEVED: c2\n")
 	io.WriteString(s.Stdin, "s1\n")
 	c.waitOut(t, "RECIEVED: s1\n")
 	io.WriteString(s.Stdin, "s2\n")
@@ -334,13 +342,14 @@ func TestChatDuplex(t *testing.T) {
 	if code := c.wait(t); code != 0 {
 		t.Errorf("client exit %d; stderr:\n%s", code, c.err)
 	}
-	s.waitOutput(t, "I received q\n")
+	s.WaitOutput(t, "I received q\n")
 	if !regexp.MustCompile(`poll\(\[\{fd=0, events=POLLIN\}, \{fd=\d+, events=POLLIN\}\], 2, -1\)`).MatchString(c.err.String()) {
 		t.Errorf("client trace shows no poll on stdin and the socket:\n%s", c.err)
 	}
 }
 
 func TestHostname(t *testing.T) {
+	t.Parallel()
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
 		t.Fatal(err)
@@ -357,6 +366,7 @@ func TestHostname(t *testing.T) {
 }
 
 func TestPorts(t *testing.T) {
+	t.Parallel()
 	lo, hi, start := fndPortSysctls(t)
 	out, errOut, code := runNetprog(t, "", "ports")
 	if code != 0 {
@@ -403,6 +413,7 @@ func fndPortSysctls(t *testing.T) (lo, hi, start int) {
 // TestFoundationErrors: each failure the course teaches is one line on
 // stderr with the documented exit status.
 func TestFoundationErrors(t *testing.T) {
+	t.Parallel()
 	tcpBusy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -467,6 +478,7 @@ func fndRefusingPort(t *testing.T) string {
 // TestServerClosedConnection: a server that closes without answering is a
 // peer failure: exit 1, one line.
 func TestServerClosedConnection(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -502,6 +514,7 @@ func TestServerClosedConnection(t *testing.T) {
 // its own, where the host table is the only source of names (hosts: files):
 // the name cannot be found, and no query can leave the machine.
 func TestUnresolvableName(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("unshare(1) is not installed (util-linux)")
 	}
@@ -533,6 +546,7 @@ func TestUnresolvableName(t *testing.T) {
 // TestPrivilegedPort binds below ip_unprivileged_port_start as user nobody
 // (setpriv drops root): permission denied, exit 2.
 func TestPrivilegedPort(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to become another user with setpriv")
 	}
@@ -575,6 +589,7 @@ func TestPrivilegedPort(t *testing.T) {
 // TestServersSeeEndOfFile: a client that connects and closes at once is an
 // empty read, the end of that conversation, and the server goes on.
 func TestServersSeeEndOfFile(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		server string
 		says   string // the log line, with %s for the client's address
@@ -589,9 +604,9 @@ func TestServersSeeEndOfFile(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				s.waitOutput(t, "connection from")
+				s.WaitOutput(t, "connection from")
 				c.Close()
-				s.waitOutput(t, fmt.Sprintf(tt.says, c.LocalAddr()))
+				s.WaitOutput(t, fmt.Sprintf(tt.says, c.LocalAddr()))
 			}
 		})
 	}
@@ -706,6 +721,7 @@ func fndMaskAddrs(s string) string { return fndAddrRE.ReplaceAllString(s, "$1:PO
 // Ports are masked (fndMaskAddrs) and descriptors renumbered from 3
 // (fndRenumberFds); everything else must match line for line.
 func TestTraceGolden(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		run  func(t *testing.T) string // returns the trace to compare
@@ -717,7 +733,7 @@ func TestTraceGolden(t *testing.T) {
 		{"greet-server", func(t *testing.T) string {
 			s := startServer(t, "--trace", "greet-server", "-port", "0")
 			runNetprog(t, "", "greet-client", "-addr", s.Addr)
-			s.waitOutput(t, "Got the connection")
+			s.WaitOutput(t, "Got the connection")
 			// Up to the end of the exchange: what follows (the stop) races
 			// between the signal's goroutine and the accepting thread.
 			return fndUntil(t, s.Err, "sendto(", "close(")
@@ -733,7 +749,7 @@ func TestTraceGolden(t *testing.T) {
 		{"udp-server", func(t *testing.T) string {
 			s := startServer(t, "--trace", "udp-server", "-port", "0")
 			runNetprog(t, "hello\nq\n", "udp-client", "-addr", s.Addr)
-			s.waitOutput(t, ":said hello")
+			s.WaitOutput(t, ":said hello")
 			return fndUntil(t, s.Err, "recvfrom(", "sendto(")
 		}},
 		{"chat-client", func(t *testing.T) string {

@@ -8,6 +8,7 @@ import (
 )
 
 func TestGetoptArgs(t *testing.T) {
+	t.Parallel()
 	fs := flag.NewFlagSet("ping", flag.ContinueOnError)
 	fs.Int("c", 0, "")
 	fs.String("p", "", "")
@@ -38,6 +39,7 @@ func TestGetoptArgs(t *testing.T) {
 
 // TestPingGetoptClusters: ping takes what students type to iputils' ping.
 func TestPingGetoptClusters(t *testing.T) {
+	t.Parallel()
 	out, errOut, code := runNetprog(t, "", "ping", "-c2", "-i0.2", "-qn", "127.0.0.1")
 	if code == 2 && strings.Contains(errOut, "not permitted") {
 		t.Skip("no raw or datagram ICMP socket here: " + errOut)

@@ -47,6 +47,7 @@ func noTerminalControls(t *testing.T, what, out string) {
 // TestHostileBytesEscapedInLogs: every model's log shows what a client sent
 // escaped, while the echo on the wire stays byte-exact.
 func TestHostileBytesEscapedInLogs(t *testing.T) {
+	t.Parallel()
 	for _, model := range servers.Models() {
 		t.Run(model, func(t *testing.T) {
 			t.Parallel()
@@ -67,7 +68,7 @@ func TestHostileBytesEscapedInLogs(t *testing.T) {
 			if model == "fork" || model == "prefork" || model == "passfd" {
 				return // the forked children do not log messages
 			}
-			s.waitOutput(t, hostileShown)
+			s.WaitOutput(t, hostileShown)
 			noTerminalControls(t, "the server's log", s.Out.String())
 		})
 	}
@@ -76,6 +77,7 @@ func TestHostileBytesEscapedInLogs(t *testing.T) {
 // TestHostileBytesEscapedOnScreen: what the clients print of a server's
 // reply, and what udp-server and chat-server print of a peer, is escaped.
 func TestHostileBytesEscapedOnScreen(t *testing.T) {
+	t.Parallel()
 	t.Run("echo-client", func(t *testing.T) {
 		addr := serveOnce(t, func(c net.Conn) {
 			r := bufio.NewReader(c)
@@ -97,7 +99,7 @@ func TestHostileBytesEscapedOnScreen(t *testing.T) {
 		}
 		defer c.Close()
 		c.Write([]byte(hostileLine))
-		s.waitOutput(t, hostileShown)
+		s.WaitOutput(t, hostileShown)
 		noTerminalControls(t, "udp-server's log", s.Out.String())
 	})
 	t.Run("chat-server", func(t *testing.T) {
@@ -114,7 +116,7 @@ func TestHostileBytesEscapedOnScreen(t *testing.T) {
 			t.Fatal(err)
 		}
 		io.WriteString(c, hostileLine)
-		s.waitOutput(t, hostileShown)
+		s.WaitOutput(t, hostileShown)
 		noTerminalControls(t, "chat-server's output", s.Out.String())
 	})
 }
@@ -125,6 +127,7 @@ func TestHostileBytesEscapedOnScreen(t *testing.T) {
 // who keeps sending while the server stays silent does not keep the client
 // waiting past its timeout.
 func TestUDPClientIgnoresStrangers(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		answer bool // the server echoes (after the stranger's datagram)
@@ -197,6 +200,7 @@ func TestUDPClientIgnoresStrangers(t *testing.T) {
 // iputils does, through getaddrinfo) and refuses the empty name, which is no
 // host (for a server, "" is the wildcard; for ping it would be 0.0.0.0).
 func TestPingHostForms(t *testing.T) {
+	t.Parallel()
 	needRoot(t)
 	for _, host := range []string{"127.1", "0x7f000001", "2130706433", "0177.0.0.1"} {
 		out, errOut, code := runNetprog(t, "", "ping", "-c", "1", "-w", "10", host)
@@ -291,6 +295,7 @@ func udpSummary(t *testing.T, s *server) (received, looped, limited int) {
 // to answer each other stop once one of them refuses the loop's datagram
 // past its source's rate.
 func TestUDPServerLoops(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		from func(server netip.AddrPort) netip.AddrPort
@@ -314,7 +319,7 @@ func TestUDPServerLoops(t *testing.T) {
 			sendSpoofedUDP(t, tt.from(dst), dst, "loop")
 			sendSpoofedUDP(t, tt.from(dst), dst, "loop")
 			asked := udpAsk(t, dst.String(), "after")
-			s.waitOutput(t, tt.log)
+			s.WaitOutput(t, tt.log)
 			received, looped, _ := udpSummary(t, s)
 			if received != 2+asked || looped != 2 {
 				t.Errorf("received %d, dropped %d as loops; want %d received (two spoofed, %d asked) and 2 dropped\n%s", received, looped, 2+asked, asked, tail(s.Out.String(), 5))
@@ -354,6 +359,7 @@ func TestUDPServerLoops(t *testing.T) {
 // one its bind made: a second live server that replaced it, or a file put
 // there meanwhile, is left alone, and the server says so.
 func TestUnixSocketStopRemovesOnlyItsOwn(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name    string
 		replace func(t *testing.T, path string) // while the first server runs
@@ -411,6 +417,7 @@ func TestUnixSocketStopRemovesOnlyItsOwn(t *testing.T) {
 // (before, reuseport made 4450 threads and prefork forked until clone
 // failed, then retried every second).
 func TestWorkerCountsBounded(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		model, workers, ulimit, want string
 	}{
@@ -459,6 +466,7 @@ func askTCPLine(t *testing.T, addr string) {
 // directory is someone else's, neither a stale socket to remove at start
 // nor ours to remove at stop.
 func TestAbstractUnixSocketLeavesFilesAlone(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	name := "@netprog-test-" + strconv.Itoa(os.Getpid())
 	precious := filepath.Join(dir, name)
@@ -482,6 +490,7 @@ func TestAbstractUnixSocketLeavesFilesAlone(t *testing.T) {
 // TestUDPClientToTheWildcard: udp-client -addr :PORT sends to the wildcard,
 // which is this host; the reply comes from 127.0.0.1 and is the server's.
 func TestUDPClientToTheWildcard(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "udp-server", "-addr", "127.0.0.1:0")
 	out, errOut, code := runNetprog(t, "hello\nq\n", "udp-client", "-addr", ":"+portOf(s.Addr))
 	if code != 0 || !strings.Contains(out, "Received: hello\n") || strings.Contains(out, "Ignored") {

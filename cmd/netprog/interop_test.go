@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"netprog/clients/probe"
+	"netprog/internal/e2e"
 )
 
 // The course's own programs as test peers (issue 11): testdata/course holds
@@ -137,7 +140,7 @@ func startCourseServer(t *testing.T, script, network, ready string) (*fndProc, s
 	for attempt := 1; ; attempt++ {
 		port := interopFreePort(t, network)
 		p := courseStart(t, script, port)
-		if courseReady(t, p, port, ready) {
+		if courseReady(t, p, network, port, ready) {
 			return p, port
 		}
 		if attempt == 5 || !strings.Contains(p.out.String()+p.err.String(), "Address already in use") {
@@ -147,13 +150,17 @@ func startCourseServer(t *testing.T, script, network, ready string) (*fndProc, s
 }
 
 // courseReady waits for a course server to be ready; false if it exited.
-func courseReady(t *testing.T, p *fndProc, port, ready string) bool {
+// A server whose ready line comes before its listen (fork-echoserver.py
+// prints its banner, then listens) is ready once its socket listens too
+// (bound, for UDP): /proc says so.
+func courseReady(t *testing.T, p *fndProc, network, port, ready string) bool {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	probed := false
+	portNum, _ := strconv.Atoi(port)
 	for {
 		out := p.out.String()
-		if ready != "" && strings.Contains(out, ready) {
+		if ready != "" && strings.Contains(out, ready) && probe.Listens(p.cmd.Process.Pid, network == "udp", portNum) {
 			return true
 		}
 		if ready == "" {
@@ -342,6 +349,7 @@ var interopEchoPairs = []interopEchoPair{
 // q. Except the course's fork server, whose parent keeps every connection
 // open until the next accept: there the client says so after -quit-wait.
 func TestInteropEcho(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	for _, pair := range interopEchoPairs {
 		t.Run(pair.name, func(t *testing.T) { interopEchoPairTest(t, pair) })
@@ -429,6 +437,7 @@ func waitCount(t *testing.T, p *fndProc, line string, n int) {
 // TestInteropCourseExceptionBind: the point of "Catching Exceptions": a busy
 // port is one line and exit 1, not a traceback.
 func TestInteropCourseExceptionBind(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -443,6 +452,7 @@ func TestInteropCourseExceptionBind(t *testing.T) {
 
 // TestInteropGreet: the first server and client, both ways.
 func TestInteropGreet(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	t.Run("greet-client to the course server", func(t *testing.T) {
 		py, port := startCourseServer(t, "greet-server.py", "tcp", "The server is waiting for conneciton on port 8090\n")
@@ -459,7 +469,7 @@ func TestInteropGreet(t *testing.T) {
 		if want := "Received data: Thank you for Connecting \n\n"; code != 0 || out != want || errOut != "" {
 			t.Errorf("exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 		}
-		s.waitOutput(t, "Got the connection from 127.0.0.1:")
+		s.WaitOutput(t, "Got the connection from 127.0.0.1:")
 	})
 }
 
@@ -467,6 +477,7 @@ func TestInteropGreet(t *testing.T) {
 // client, which just closes its socket. The servers must have seen exactly
 // the two datagrams.
 func TestInteropUDP(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	const prompt = "Type Something(q or Q to exit:)"
 	t.Run("udp-client to the course server", func(t *testing.T) {
@@ -493,7 +504,7 @@ func TestInteropUDP(t *testing.T) {
 		if code != 0 || out != want || errOut != "" {
 			t.Errorf("exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 		}
-		s.waitOutput(t, " :said world\n")
+		s.WaitOutput(t, " :said world\n")
 		s.Stop(t)
 		if !strings.Contains(s.Out.String(), "received 2 datagrams (0 truncated)") {
 			t.Errorf("the server should have had the two datagrams and no q:\n%s", s.Out)
@@ -507,6 +518,7 @@ func TestInteropUDP(t *testing.T) {
 // server whose client quit closes silently and accepts the next: a second
 // connection shows it did.
 func TestInteropChat(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	const prompt = "SEND( TYPE q or Q to Quit):"
 	const ready = "TCPServer Waiting for client on port 5000\n"
@@ -557,7 +569,7 @@ func TestInteropChat(t *testing.T) {
 			if want := quitAs(framing, "RECIEVED: hi\n"+nl+prompt+"I received q\n"); code != 0 || out != want || errOut != "" {
 				t.Errorf("exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 			}
-			s.waitOutput(t, quitAs(framing, prompt+"hi\nRECIEVED: hello\n"+prompt+"q\n"))
+			s.WaitOutput(t, quitAs(framing, prompt+"hi\nRECIEVED: hello\n"+prompt+"q\n"))
 		})
 		t.Run("the course client quits to chat-server "+framing, func(t *testing.T) {
 			s := startServer(t, withFraming(framing, "chat-server", "-addr", "127.0.0.1:0")...)
@@ -566,7 +578,7 @@ func TestInteropChat(t *testing.T) {
 			if want := "RECIEVED: hi\n" + nl + prompt; code != 0 || out != want || errOut != "" {
 				t.Errorf("exit %d, stderr %q\nstdout %q\nwant   %q", code, errOut, out, want)
 			}
-			s.waitOutput(t, quitAs(framing, "I received q\n"))
+			s.WaitOutput(t, quitAs(framing, "I received q\n"))
 		})
 	}
 }
@@ -579,6 +591,7 @@ func TestInteropChat(t *testing.T) {
 // matches, so at the end of its input it sends nothing and waits in recv
 // for ever; the test sees it there and kills it.
 func TestInteropSelect(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	for _, framing := range framings {
 		nl := "\n"
@@ -609,13 +622,13 @@ func TestInteropSelect(t *testing.T) {
 			if want := "%one\none\n%two\ntwo\n%q\n"; code != 0 || out != want || errOut != "" {
 				t.Errorf("%v: exit %d, stderr %q\nstdout %q\nwant   %q", args, code, errOut, out, want)
 			}
-			s.waitOutput(t, "closed the connection")
+			s.WaitOutput(t, "closed the connection")
 		})
 	}
 	t.Run("the course client to select-server", func(t *testing.T) {
 		s := startServer(t, "select-server", "-addr", "127.0.0.1:0")
 		c := courseStart(t, "select-echoclient.py", portOf(s.Addr))
-		s.waitOutput(t, "Got the connection from: 127.0.0.1:")
+		s.WaitOutput(t, "Got the connection from: 127.0.0.1:")
 		io.WriteString(c.stdin, "one\n")
 		c.waitOut(t, "%one\n%")
 		io.WriteString(c.stdin, "q\n")
@@ -637,7 +650,7 @@ func TestInteropSelect(t *testing.T) {
 		}
 		// Only killing it ends the conversation.
 		c.cmd.Process.Signal(syscall.SIGTERM)
-		s.waitOutput(t, "closed the connection")
+		s.WaitOutput(t, "closed the connection")
 	})
 }
 
@@ -671,6 +684,7 @@ func interopInRecv(t *testing.T, c *fndProc) {
 // correct client gives it after q). Both framings. The servers check that
 // the quit came as the course's servers need it: exactly "q", alone.
 func TestInteropQuitWait(t *testing.T) {
+	t.Parallel()
 	for _, framing := range framings {
 		for _, tt := range []struct {
 			name, note string
@@ -749,6 +763,7 @@ func interopStubbornServer(ln net.Listener, talker bool, quit chan<- string, rel
 // teaches about, as they are: one recv taken as one message, and the
 // servers' loops that do not notice end of file.
 func TestInteropCourseLessons(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	dial := func(t *testing.T, port string) *net.TCPConn {
 		t.Helper()
@@ -835,11 +850,17 @@ func TestInteropCourseLessons(t *testing.T) {
 		// closed its copy of it, which goes (and the connection ends) only
 		// when the next accept rebinds the variable that held it.
 		a.Write([]byte("q"))
+		// The child exits; its parent reaps it only when the next client
+		// connects: until then it is a zombie (and the parent holds the
+		// connection open).
+		var zs []int
+		e2e.Until(t, e2e.Wait, func() bool { zs = e2e.Zombies(py.cmd.Process.Pid); return len(zs) == 1 },
+			func() string { return fmt.Sprintf("the child that served q is not a zombie of the parent: %v", zs) })
 		dial(t, port)
 		if rest, err := io.ReadAll(a); len(rest) != 0 || err != nil {
 			t.Errorf("after q and the next client's connect: %q, %v; want end of file", rest, err)
 		}
-		courseWant(t, py, "The server is listening on port 50007\n")
+		courseWant(t, py, fmt.Sprintf("The server is listening on port 50007\nReaped Child Process: %d\n", zs[0]))
 	})
 
 	t.Run("the thread server spins on end of file", func(t *testing.T) {
@@ -863,6 +884,7 @@ func TestInteropCourseLessons(t *testing.T) {
 // would spin sending "You Send:" and die of a broken pipe once the client
 // had gone ("the echo server spins on end of file" above).
 func TestInteropInputEndsWithoutQ(t *testing.T) {
+	t.Parallel()
 	interopPython(t)
 	for _, framing := range framings {
 		t.Run(framing, func(t *testing.T) {
@@ -891,6 +913,7 @@ func TestInteropInputEndsWithoutQ(t *testing.T) {
 // close as the echo clients do: at most the quit wait (2 s) in all, then it
 // closes, exits 0 and says the server kept the connection open.
 func TestChatClientQuitWait(t *testing.T) {
+	t.Parallel()
 	quit := make(chan string, 1)
 	release := make(chan struct{})
 	defer close(release)

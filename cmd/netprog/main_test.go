@@ -1,173 +1,44 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"fmt"
-	"io"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 	"unicode/utf8"
+
+	"netprog/internal/e2e"
 )
 
 // The tests here drive the built binary as a user would: arguments, scripted
 // standard input, standard output and exit status.
 
+// The harness (internal/e2e) builds the binary once: `make test` passes
+// it in NETPROG_TEST_BIN; alone, `go test ./cmd/netprog` builds it here.
 var netprogBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "netprog-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	netprogBin = filepath.Join(dir, "netprog")
-	// Built as the Makefile builds the release: CGO_ENABLED=0, so that a
-	// file capability can be dropped on every thread (sys/caps.go).
-	build := exec.Command("go", "build", "-o", netprogBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building netprog:", err)
-		os.Exit(2)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	// The binary the tests run: the one `make test` built (internal/e2e).
+	e2e.Main(m, &netprogBin)
 }
 
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// server is a netprog server process started by a test.
-type server struct {
-	cmd    *exec.Cmd
-	Addr   string        // from its "listening on ADDR" line
-	Out    *lockedBuffer // everything it printed on stdout after that line
-	Err    *lockedBuffer
-	Stdin  io.WriteCloser
-	done   chan struct{}
-	status error
-	// signalPid, if set, names the process Stop signals instead of cmd's
-	// own: under strace, the tracee (strace -o blocks fatal signals).
-	signalPid func() int
-}
+// The harness's types and helpers, under the names these tests use.
+type (
+	lockedBuffer = e2e.LockedBuffer
+	server       = e2e.Server
+)
 
 // startServer runs `netprog args...`, waits for its "listening on" line and
-// stops it (SIGINT) when the test ends. The server's stdin is a pipe kept
-// open (the select server stops on end of file).
+// stops it (SIGINT) when the test ends.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
-	return startServerCmd(t, exec.Command(netprogBin, args...))
+	return e2e.Start(t, args...)
 }
 
 func startServerCmd(t *testing.T, cmd *exec.Cmd) *server {
 	t.Helper()
-	s := &server{cmd: cmd, Out: &lockedBuffer{}, Err: &lockedBuffer{}, done: make(chan struct{})}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Stdin, err = cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = s.Err
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addrc := make(chan string, 1)
-	go func() {
-		r := bufio.NewReader(stdout)
-		found := false
-		for {
-			line, err := r.ReadString('\n')
-			if !found {
-				if a, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on "); ok {
-					found = true
-					addrc <- a
-					line = ""
-				}
-			}
-			s.Out.Write([]byte(line))
-			if err != nil {
-				break
-			}
-		}
-		s.status = cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() { s.Stop(t) })
-	select {
-	case s.Addr = <-addrc:
-	case <-s.done:
-		t.Fatalf("%v exited before listening: %v\nstdout: %s\nstderr: %s", cmd.Args, s.status, s.Out, s.Err)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%v did not print 'listening on' in 10s; stderr: %s", cmd.Args, s.Err)
-	}
-	return s
-}
-
-// Stop sends SIGINT and waits for the process; it returns its exit error.
-func (s *server) Stop(t *testing.T) error {
-	t.Helper()
-	select {
-	case <-s.done:
-		return s.status
-	default:
-	}
-	if s.signalPid != nil {
-		if pid := s.signalPid(); pid > 0 {
-			syscall.Kill(pid, syscall.SIGINT)
-		}
-	} else {
-		s.cmd.Process.Signal(syscall.SIGINT)
-	}
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-		t.Errorf("%v did not stop within 10s of SIGINT", s.cmd.Args)
-	}
-	s.Stdin.Close()
-	return s.status
-}
-
-// waitOutput waits until the server's output contains want.
-func (s *server) waitOutput(t *testing.T, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(s.Out.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("server output lacks %q after 10s:\n%s", want, s.Out)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return e2e.StartCmd(t, cmd)
 }
 
 // serveOnce is a stand-in server on 127.0.0.1: it accepts one connection
@@ -195,36 +66,19 @@ func serveOnce(t *testing.T, handle func(c net.Conn)) string {
 // and returns its stdout, stderr and exit status.
 func runNetprog(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
-	return runCommand(t, stdin, netprogBin, args...)
+	return e2e.Netprog(t, stdin, args...)
 }
 
-// runCommand runs a command to completion with stdin, within 30s, and
-// returns its stdout, stderr and exit status; it fails the test if the
-// command cannot be run or does not finish in time.
+// runCommand runs a command to completion with stdin, within 30s.
 func runCommand(t *testing.T, stdin string, name string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %s %v: %v", name, args, err)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("%s %v did not finish in 30s; stdout: %s", name, args, out.String())
-	}
-	return out.String(), errb.String(), code
+	return e2e.Run(t, stdin, name, args...)
 }
 
 // TestHelpListsCommands: `netprog help` fits 80 columns and lists every
 // command once, in courseOrder, which holds every command once.
 func TestHelpListsCommands(t *testing.T) {
+	t.Parallel()
 	out, _, code := runNetprog(t, "", "help")
 	if code != 0 {
 		t.Fatalf("help exit %d", code)
@@ -265,6 +119,7 @@ func TestHelpListsCommands(t *testing.T) {
 
 // TestWrap: help's hanging indent.
 func TestWrap(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		text          string
 		width, indent int

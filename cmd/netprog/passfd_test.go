@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,14 +22,12 @@ import (
 // hook, in the binary the tests run and in a -race build of it; see
 // internal/forkcheck.
 func TestPassfdChildCodeStaysOutOfTheRuntime(t *testing.T) {
+	t.Parallel()
 	bins := []string{netprogBin}
 	if testing.Short() {
 		t.Log("-short: not building the -race variant")
 	} else {
-		race := filepath.Join(t.TempDir(), "netprog-race")
-		if out, err := exec.Command("go", "build", "-race", "-o", race, ".").CombinedOutput(); err != nil {
-			t.Fatalf("go build -race: %v\n%s", err, out)
-		}
+		race := raceBinary(t)
 		bins = append(bins, race)
 	}
 	roots, err := forkcheck.Roots(".") // the functions marked //netprog:forkchild
@@ -58,6 +55,7 @@ func TestPassfdChildCodeStaysOutOfTheRuntime(t *testing.T) {
 // test process makes itself a subreaper, so the orphans come to it and it
 // can reap them.
 func TestPassfdWorkersEndWithTheParent(t *testing.T) {
+	t.Parallel()
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		t.Skipf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
 	}
@@ -66,9 +64,9 @@ func TestPassfdWorkersEndWithTheParent(t *testing.T) {
 	if err := converse(s.Addr, "You Send:", 1); err != nil {
 		t.Fatal(err)
 	}
-	workers := waitChildren(t, s.cmd.Process.Pid, 3)
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.done
+	workers := waitChildren(t, s.Cmd.Process.Pid, 3)
+	s.Cmd.Process.Signal(syscall.SIGKILL)
+	<-s.Done()
 	for pid := range workers {
 		deadline := time.Now().Add(10 * time.Second)
 		for {

@@ -15,22 +15,23 @@ import (
 // worker's SIGTERM as if it had failed; a worker killed by someone else
 // before is still reported, and counted as crashed or killed.
 func TestPoolStopIsQuiet(t *testing.T) {
+	t.Parallel()
 	for _, model := range []string{"prefork", "passfd"} {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			t.Run(model+"/"+unix.SignalName(sig), func(t *testing.T) {
 				s := startServer(t, "echo-server", "-model", model, "-workers", "2", "-host", "127.0.0.1", "-port", "0", "-q")
-				pid := s.cmd.Process.Pid
+				pid := s.Cmd.Process.Pid
 				var victim int
 				for p := range waitChildren(t, pid, 2) {
 					victim = p
 					break
 				}
 				unix.Kill(victim, unix.SIGKILL)
-				s.waitOutput(t, fmt.Sprintf("Reaped child process: %d: killed by signal 9 (SIGKILL)", victim))
+				s.WaitOutput(t, fmt.Sprintf("Reaped child process: %d: killed by signal 9 (SIGKILL)", victim))
 				waitUntilReplaced(t, pid, victim, 2)
 				echoOnce(t, s.Addr, "You Send:", 0)
-				s.cmd.Process.Signal(sig)
-				if code := s.waitStopped(t); code != 0 {
+				s.Cmd.Process.Signal(sig)
+				if code := s.WaitStopped(t); code != 0 {
 					t.Fatalf("exit status %d; stderr: %s", code, s.Err)
 				}
 				out := s.Out.String()

@@ -29,6 +29,7 @@ func echoOnce(t *testing.T, addr, prefix string, i int) {
 // service like every other model: it does not read stdin, serves, and
 // stops on SIGINT with its summary.
 func TestSelectModelIsAService(t *testing.T) {
+	t.Parallel()
 	s := startServerCmd(t, exec.Command("sh", "-c", `exec "$0" echo-server -model select -host 127.0.0.1 -port 0 </dev/null`, netprogBin))
 	for i := range 3 {
 		echoOnce(t, s.Addr, "You Send:", i)
@@ -45,6 +46,7 @@ func TestSelectModelIsAService(t *testing.T) {
 // TestSelectServerStopsOnStdin: select-server, the notes' program, stops
 // on a line or end of file on stdin, exit 0 with its summary.
 func TestSelectServerStopsOnStdin(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ stdin, log string }{
 		{"", "End of file on standard input: stopping"},
 		{"stop\n", "A line on standard input: stopping"},
@@ -60,6 +62,7 @@ func TestSelectServerStopsOnStdin(t *testing.T) {
 // script it works: `sleep infinity | netprog select-server &` serves until
 // the job is killed (kill %1: each process of the pipeline gets SIGTERM).
 func TestSelectServerScriptedStdin(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("no bash")
 	}
@@ -74,7 +77,7 @@ func TestSelectServerScriptedStdin(t *testing.T) {
 		echoOnce(t, s.Addr, "", i)
 	}
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // the job: bash, sleep and netprog
-	s.waitStopped(t)
+	s.WaitStopped(t)
 	if out := s.Out.String(); !strings.Contains(out, "served 2 connections") {
 		t.Errorf("select-server fed by sleep infinity:\n%s", out)
 	}
@@ -83,6 +86,7 @@ func TestSelectServerScriptedStdin(t *testing.T) {
 // TestPresetFlags: each server preset offers the flags its design reads,
 // no others; echo-server, which picks the design, offers them all.
 func TestPresetFlags(t *testing.T) {
+	t.Parallel()
 	modelOnly := []string{"model", "max-children", "workers", "max-threads", "edge"}
 	want := map[string][]string{
 		"echo-server":   modelOnly,

@@ -152,6 +152,7 @@ func startAsNobody(t *testing.T, cmd *exec.Cmd, ready string) (*lockedBuffer, *l
 // ping opens its raw socket, then holds no capability on any thread for
 // the rest of its run (as iputils), and no_new_privs is set.
 func TestFileCapabilityPing(t *testing.T) {
+	t.Parallel()
 	needFileCaps(t)
 	bin := withNetRaw(t, netprogBin)
 	cmd := asNobody(bin, "ping", "-i", "0.2", "-w", "60", "127.0.0.1")
@@ -175,6 +176,7 @@ func TestFileCapabilityPing(t *testing.T) {
 // capability before it does anything; icmp-responder, which answers for
 // the whole host, refuses to run with it.
 func TestFileCapabilityOtherCommands(t *testing.T) {
+	t.Parallel()
 	needFileCaps(t)
 	bin := withNetRaw(t, netprogBin)
 
@@ -193,6 +195,7 @@ func TestFileCapabilityOtherCommands(t *testing.T) {
 // tries again from every parked thread and from new ones: each must get
 // EPERM. A build with cgo cannot drop on every thread, and says so.
 func TestDropCapabilitiesEveryThread(t *testing.T) {
+	t.Parallel()
 	needFileCaps(t)
 	for _, cgo := range []string{"0", "1"} {
 		t.Run("CGO_ENABLED="+cgo, func(t *testing.T) {
@@ -234,6 +237,7 @@ func TestDropCapabilitiesEveryThread(t *testing.T) {
 // does not answer pings, so its one probe waits (up to 60 s) while the
 // test looks, then SIGINT ends it.
 func TestFileCapabilityTraceroute(t *testing.T) {
+	t.Parallel()
 	needFileCaps(t)
 	netnstest.Need(t)
 	n := netnstest.New(t)

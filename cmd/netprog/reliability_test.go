@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netprog/clients/probe"
+	"netprog/internal/e2e"
 	"netprog/servers"
 	"netprog/sys"
 )
@@ -93,9 +94,9 @@ var relSummaryRE = regexp.MustCompile(`server stopped after \S+: served \d+ conn
 // the signal was sent.
 func relStopped(t *testing.T, s *server, sig syscall.Signal) (out string, kids []int) {
 	t.Helper()
-	kids = children(s.cmd.Process.Pid)
-	s.cmd.Process.Signal(sig)
-	if code := s.waitStopped(t); code != 0 {
+	kids = children(s.Cmd.Process.Pid)
+	s.Cmd.Process.Signal(sig)
+	if code := s.WaitStopped(t); code != 0 {
 		t.Fatalf("exit status %d after %v; stderr: %s\n%s", code, sig, s.Err, tail(s.Out.String(), 10))
 	}
 	out = s.Out.String()
@@ -109,48 +110,20 @@ func relStopped(t *testing.T, s *server, sig syscall.Signal) (out string, kids [
 // outlived its server would have been re-parented, not reaped.
 func relNoOrphans(t *testing.T, pids []int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
 	for _, p := range pids {
-		for {
-			_, state, err := procStatus(p)
-			if err != nil {
-				break // gone
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("process %d, a child of the stopped server, is still there (state %c)", p, state)
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
+		if !e2e.Eventually(e2e.Wait, func() bool { _, _, err := procStatus(p); return err != nil }) {
+			_, state, _ := procStatus(p)
+			t.Errorf("process %d, a child of the stopped server, is still there (state %c)", p, state)
 		}
 	}
 }
 
 // relZombies lists pid's children that are zombies.
-func relZombies(pid int) []int {
-	var zs []int
-	for p, state := range childStates(pid) {
-		if state == 'Z' {
-			zs = append(zs, p)
-		}
-	}
-	return zs
-}
+func relZombies(pid int) []int { return e2e.Zombies(pid) }
 
 // relStatus reads a "Name: N kB"-style field of /proc/PID/status (VmRSS,
 // Threads) as a number (kB for memory); -1 if the process is gone.
-func relStatus(pid int, field string) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return n
-		}
-	}
-	return -1
-}
+func relStatus(pid int, field string) int64 { return e2e.StatusField(pid, field) }
 
 // relTreeRSS is the resident memory of pid and its children, in bytes.
 // (Forked children share the parent's pages until they write them, so this
@@ -183,17 +156,7 @@ func relDial(t *testing.T, addr string) net.Conn {
 // server's replies early, instead of letting the kernel soak up megabytes.
 func relSmallWindowDial(t *testing.T, addr string) net.Conn {
 	t.Helper()
-	d := net.Dialer{Timeout: 10 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) {
-			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
-		})
-	}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return e2e.SmallWindowDial(t, addr)
 }
 
 // relAsk sends a line and checks the prefixed echo (echo-server's "You
@@ -237,28 +200,7 @@ func relServed(addr string, i int) error {
 // a write fails (its deadline, or the server closing); it returns a
 // counter of the bytes written and a channel for the final error.
 func relFlood(c net.Conn, n int64, line bool, d time.Duration) (*atomic.Int64, <-chan error) {
-	var written atomic.Int64
-	done := make(chan error, 1)
-	c.SetWriteDeadline(time.Now().Add(d))
-	buf := make([]byte, 64<<10)
-	for i := range buf {
-		buf[i] = 'x'
-		if line && i%1024 == 1023 {
-			buf[i] = '\n'
-		}
-	}
-	go func() {
-		for written.Load() < n {
-			m, err := c.Write(buf)
-			written.Add(int64(m))
-			if err != nil {
-				done <- err
-				return
-			}
-		}
-		done <- nil
-	}()
-	return &written, done
+	return e2e.Flood(c, n, line, d)
 }
 
 // relStalled waits until the counters have not moved for 500ms (the
@@ -266,26 +208,7 @@ func relFlood(c net.Conn, n int64, line bool, d time.Duration) (*atomic.Int64, <
 // their sum, and gives up after 30s.
 func relStalled(t *testing.T, limit int64, ns ...*atomic.Int64) int64 {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	last, since := int64(-1), time.Now()
-	for time.Now().Before(deadline) {
-		v, full := int64(0), true
-		for _, n := range ns {
-			v += n.Load()
-			full = full && n.Load() >= limit
-		}
-		if full {
-			return v
-		}
-		if v != last {
-			last, since = v, time.Now()
-		} else if time.Since(since) > 500*time.Millisecond {
-			return v
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("the writes neither stalled nor finished in 30s (%d bytes)", last)
-	return 0
+	return e2e.Stalled(t, limit, 500*time.Millisecond, ns...)
 }
 
 // relAlive checks that the server process is still running (not exited,
@@ -293,24 +216,15 @@ func relStalled(t *testing.T, limit int64, ns ...*atomic.Int64) int64 {
 func relAlive(t *testing.T, s *server) {
 	t.Helper()
 	select {
-	case <-s.done:
-		t.Fatalf("the server exited: %v\nstderr: %s\n%s", s.status, s.Err, tail(s.Out.String(), 10))
+	case <-s.Done():
+		t.Fatalf("the server exited: %v\nstderr: %s\n%s", s.Status(), s.Err, tail(s.Out.String(), 10))
 	default:
 	}
-	pid := s.cmd.Process.Pid
-	// A child that just ended may not be reaped yet: give the SIGCHLD
-	// handler a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		zs := relZombies(pid)
-		if len(zs) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("zombie children of the server: %v", zs)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	pid := s.Cmd.Process.Pid
+	// A child that just ended may not be reaped yet: give the server a
+	// moment.
+	e2e.Until(t, e2e.Wait, func() bool { return len(relZombies(pid)) == 0 },
+		func() string { return fmt.Sprintf("zombie children of the server: %v", relZombies(pid)) })
 }
 
 // relNoSignalDeaths checks that no child was killed by SIGPIPE: every write
@@ -324,6 +238,7 @@ func relNoSignalDeaths(t *testing.T, out string) {
 
 // TestFaults: every model, every fault, each with a server of its own.
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	faults := []struct {
 		name string
 		run  func(t *testing.T, m relModel)
@@ -337,6 +252,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, m := range relModels() {
 		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
 			for _, f := range faults {
 				t.Run(f.name, func(t *testing.T) { f.run(t, m) })
 			}
@@ -386,8 +302,18 @@ func relConverse(addr sys.Addr, p probe.Protocol, line string) error {
 // end; after q every connection is closed by the server.
 func relFaultSilent(t *testing.T, m relModel) {
 	s := relStart(t, m, "127.0.0.1")
+	// The verdict comes when every talker is answered, or when the silent
+	// one has been answered Rounds times (the server ran that often)
+	// while a talker waits. A concurrent model is given 40 (a fork
+	// server's child for a talker may wait its turn for a CPU on a loaded
+	// machine while the silent one's child answers): that costs nothing
+	// when it passes, which is as soon as the three are answered.
+	rounds := 10
+	if m.concurrent() {
+		rounds = 40
+	}
 	c, err := probe.MeasureConcurrency(relAddr(t, s), relEnding(relEcho),
-		probe.ConcurrencyOptions{Talkers: 3, Rounds: 10, Every: 50 * time.Millisecond}, time.Now().Add(30*time.Second))
+		probe.ConcurrencyOptions{Talkers: 3, Rounds: rounds, Every: 50 * time.Millisecond}, time.Now().Add(30*time.Second))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, tail(s.Out.String(), 10))
 	}
@@ -448,36 +374,16 @@ func relFaultHalfLine(t *testing.T, m relModel) {
 }
 
 // relAcceptQueuesDrained waits (up to 10 s) until no listening socket on
-// addr's port has a connection waiting to be accepted: for a socket in
-// LISTEN, /proc/net/tcp's rx_queue is its accept queue's length.
+// addr's port has a connection waiting to be accepted.
 func relAcceptQueuesDrained(t *testing.T, addr string) {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(addr)
-	p, _ := strconv.Atoi(port)
-	local := fmt.Sprintf(":%04X", p)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		waiting := 0
-		for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-			data, _ := os.ReadFile(f)
-			for _, line := range strings.Split(string(data), "\n") {
-				// sl local_address rem_address st tx_queue:rx_queue ...
-				fs := strings.Fields(line)
-				if len(fs) > 4 && strings.HasSuffix(fs[1], local) && fs[3] == "0A" {
-					if _, rx, ok := strings.Cut(fs[4], ":"); ok && strings.Trim(rx, "0") != "" {
-						waiting++
-					}
-				}
-			}
-		}
-		if waiting == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("connections still wait in %d accept queues of %s after 10s", waiting, addr)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	e2e.Until(t, e2e.Wait, func() bool { return relAcceptQueued(addr) == 0 },
+		func() string { return fmt.Sprintf("connections still wait in the accept queues of %s", addr) })
 }
+
+// relAcceptQueued counts the listening sockets on addr's port with a
+// connection waiting to be accepted (e2e.AcceptQueued).
+func relAcceptQueued(addr string) int { return e2e.AcceptQueued(addr) }
 
 // relFaultResetMidReply: in prefix and in raw mode (the forked child's two
 // loops), three clients send without reading until the server is stuck
@@ -539,7 +445,7 @@ func relFaultSlowReader(t *testing.T, m relModel) {
 	s := relStart(t, m, "127.0.0.1", "-raw")
 	addr := relAddr(t, s)
 	opt := probe.SlowReaderOptions{
-		Proto: relRaw, Flood: probe.FloodSize(), Proc: &probe.Proc{Pid: s.cmd.Process.Pid},
+		Proto: relRaw, Flood: probe.FloodSize(), Proc: &probe.Proc{Pid: s.Cmd.Process.Pid},
 		// Warm up: 32 MiB echoed to a client that reads, then a first
 		// slow reader, so that what is allocated once (the uring model's
 		// 16 MiB of provided buffers, which become resident as the kernel
@@ -585,7 +491,7 @@ func relFaultSlowReader(t *testing.T, m relModel) {
 func relFaultSIGHUP(t *testing.T, m relModel) {
 	s := relStart(t, m, "127.0.0.1")
 	addr := relAddr(t, s)
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	held, err := probe.Dial(addr, time.Now().Add(20*time.Second), probe.DialOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -662,28 +568,7 @@ func relFaultIdleTimeout(t *testing.T, m relModel) {
 		t.Errorf("the silent client was closed after %v, before the idle timeout", d)
 	}
 	if m.concurrent() {
-		talker, err := probe.Dial(addr, time.Now().Add(20*time.Second), probe.DialOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer talker.Close()
-		// The server's silence before a tick is at most the time since the
-		// previous tick was sent (it starts reading after it replied).
-		last := time.Now()
-		for i := range 8 {
-			if gap := time.Since(last); gap > idle*3/4 {
-				// This process, not the server, was slow: the server
-				// might rightly close the talker.
-				t.Logf("the test process took %v between ticks: the talker cannot be judged", gap)
-				break
-			}
-			last = time.Now()
-			if err := talker.Ask(relEcho, fmt.Sprintf("tick %d\n", i)); err != nil {
-				t.Fatalf("a client that talks every %v: %v", idle/5, err)
-			}
-			time.Sleep(idle / 5)
-		}
-		talker.Close()
+		relTalkFor(t, addr, idle)
 	}
 	stuck, err := probe.Dial(addr, time.Now().Add(30*time.Second), probe.DialOptions{RcvBuf: 4096})
 	if err != nil {
@@ -699,6 +584,48 @@ func relFaultIdleTimeout(t *testing.T, m relModel) {
 	}
 	relAlive(t, s)
 	relStop(t, s, syscall.SIGINT)
+}
+
+// relTalkFor has a client say something every idle/5, eight times, to a
+// server with that idle timeout: it must stay. The server's silence
+// before a tick is at most the time since the previous tick was sent (it
+// starts reading after it replied). If this process, not the server, was
+// slow, and that time passed 3/4 of the timeout (the server might rightly
+// have closed the client), the talk starts over on a new connection, up
+// to three times; any other failure fails the test, and so does a fourth
+// lapse (the case was never judged).
+func relTalkFor(t *testing.T, addr sys.Addr, idle time.Duration) {
+	t.Helper()
+	for attempt := 1; attempt <= 4; attempt++ {
+		talker, err := probe.Dial(addr, time.Now().Add(20*time.Second), probe.DialOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lapse := time.Duration(0)
+		last := time.Now()
+		for i := range 8 {
+			if gap := time.Since(last); gap > idle*3/4 {
+				lapse = gap
+				break
+			}
+			prev := last
+			last = time.Now()
+			if err := talker.Ask(relEcho, fmt.Sprintf("tick %d\n", i)); err != nil {
+				if gap := time.Since(prev); gap > idle*3/4 {
+					lapse = gap
+					break
+				}
+				t.Fatalf("a client that talks every %v: %v", idle/5, err)
+			}
+			time.Sleep(idle / 5)
+		}
+		talker.Close()
+		if lapse == 0 {
+			return
+		}
+		t.Logf("the test process took %v between ticks (attempt %d): the talker cannot be judged; starting over", lapse.Round(time.Millisecond), attempt)
+	}
+	t.Fatalf("the test process was too slow four times to judge a client that talks every %v", idle/5)
 }
 
 // relFigures collects the figures tests measure (for RELIABILITY.md); with
@@ -756,8 +683,10 @@ func relBurst(addr string, width int, stop <-chan struct{}) (done *atomic.Int64,
 // closes its clients, ends and reaps its children, prints its summary and
 // exits 0, and no process of it is left.
 func TestStopAtAnyMoment(t *testing.T) {
+	t.Parallel()
 	for _, m := range relModels() {
 		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
 			for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 				for _, moment := range []string{"accept-burst", "mid-conversation"} {
 					t.Run(unix.SignalName(sig)+"/"+moment, func(t *testing.T) {
@@ -791,14 +720,13 @@ func relStopAt(t *testing.T, m relModel, sig syscall.Signal, midConversation boo
 	stop := make(chan struct{})
 	served, wait := relBurst(s.Addr, 8, stop)
 	defer func() { close(stop); wait() }()
-	if midConversation {
-		time.Sleep(150 * time.Millisecond)
-	} else {
-		// The burst has begun: connects are arriving right now.
-		for deadline := time.Now().Add(10 * time.Second); served.Load() == 0 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond)
-		}
-	}
+	// The burst has begun: connects are arriving right now (and, mid
+	// conversation, the held clients are where they were put). A model
+	// busy with the held clients (iterative; prefork and passfd, whose
+	// workers they take) serves none of it: there, the burst is in the
+	// accept queue.
+	e2e.Until(t, e2e.Wait, func() bool { return served.Load() > 0 || relAcceptQueued(s.Addr) > 0 },
+		func() string { return "no connection of the burst served or queued" })
 	out, kids := relStopped(t, s, sig)
 	if s.Err.String() != "" {
 		t.Errorf("stderr after %v: %s", sig, s.Err)
@@ -830,6 +758,7 @@ func relIsReset(err error) bool {
 // seconds; once the clients leave it serves again, and stops cleanly with
 // the refusals in its summary.
 func TestDescriptorLimit(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("prlimit"); err != nil {
 		t.Skip("prlimit(1) (util-linux) is not installed")
 	}
@@ -848,7 +777,7 @@ func relDescriptorLimit(t *testing.T, m relModel) {
 	if m.model == "uring" && strings.Contains(s.Err.String(), "io_uring is not") {
 		t.Skip(strings.TrimSpace(s.Err.String()))
 	}
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	conns := make([]net.Conn, clients)
 	for i := range conns {
 		conns[i] = relDial(t, s.Addr)
@@ -931,12 +860,11 @@ func relDescriptorLimit(t *testing.T, m relModel) {
 	for range 5 {
 		conns = append(conns, relDial(t, s.Addr))
 	}
-	cpu0, wall0 := treeCPU(t, pid), time.Now()
-	time.Sleep(2 * time.Second)
-	cpu, wall := treeCPU(t, pid)-cpu0, time.Since(wall0)
-	relRecord(t, "fd-limit-cpu", m.name, fmt.Sprintf("%v of CPU in %v at the limit", cpu, wall.Round(time.Millisecond)))
-	if cpu > wall/2 {
-		t.Errorf("at the descriptor limit the server used %v of CPU in %v: it spins", cpu, wall)
+	// The knocks are in (connected: in the queue, or taken and shed).
+	spin, act := e2e.Spins(pid, 2*time.Second)
+	relRecord(t, "fd-limit-cpu", m.name, fmt.Sprintf("%v of CPU in 2s at the limit", act.CPU.Round(time.Millisecond)))
+	if spin != "" {
+		t.Errorf("at the descriptor limit the server spins: %s", spin)
 	}
 	relAlive(t, s)
 
@@ -970,15 +898,19 @@ func relDescriptorLimit(t *testing.T, m relModel) {
 	}
 }
 
-// TestMaxChildrenBurst: 1000 clients connect at once to echo-server -model fork
+// TestMaxChildrenBurst: 200 clients connect at once to echo-server -model fork
 // -max-children 8. A watcher samples the server's children in /proc all
 // along: never more than 8 (zombies count until reaped). Every client is
 // served (the others wait in the listen queue), every child is reaped, and
 // none is left when the burst is over; the server's log, replayed, agrees.
+// 200 is 25 times the limit: the bound is met again and again, and the
+// queue holds them all (SOMAXCONN); more clients would only add waiting on
+// a loaded machine (1000 once ran past their deadlines), not a new case.
 func TestMaxChildrenBurst(t *testing.T) {
-	const limit, clients = 8, 1000
+	t.Parallel()
+	const limit, clients = 8, 200
 	s := startServer(t, "echo-server", "-model", "fork", "-host", "127.0.0.1", "-port", "0", "-q", "-max-children", strconv.Itoa(limit))
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	stopWatching := watchChildren(pid)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -1054,13 +986,15 @@ func TestMaxChildrenBurst(t *testing.T) {
 // signal and counted in the summary; the client sees its connection end,
 // and the server goes on serving.
 func TestKilledChildrenReaped(t *testing.T) {
+	t.Parallel()
 	for _, m := range relModels() {
 		if !m.forks() {
 			continue
 		}
 		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
 			s := relStart(t, m, "127.0.0.1", "-workers", "2")
-			pid := s.cmd.Process.Pid
+			pid := s.Cmd.Process.Pid
 			before := map[int]bool{}
 			for _, k := range children(pid) {
 				before[k] = true
@@ -1080,7 +1014,7 @@ func TestKilledChildrenReaped(t *testing.T) {
 				}
 				c.Close()
 				want := fmt.Sprintf("Reaped child process: %d: killed by signal %d (%s)", victim, int(sig), unix.SignalName(sig))
-				s.waitOutput(t, want)
+				s.WaitOutput(t, want)
 			}
 			for i := range 3 {
 				if err := relServed(s.Addr, i); err != nil {
@@ -1147,6 +1081,7 @@ func relSocketInode(t *testing.T, local, remote *net.TCPAddr) string {
 // installed): every request answered once, no reply of theirs counted as
 // ours (no duplicates, no errors), the same line iputils would print.
 func TestPingBesideFloods(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("flood ping needs root")
 	}
@@ -1204,6 +1139,7 @@ func TestPingBesideFloods(t *testing.T) {
 // anything is done (servers.MaxWorkers): one line, exit 2, nothing
 // announced, no worker forked.
 func TestPoolBeyondDescriptorLimit(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("prlimit"); err != nil {
 		t.Skip("prlimit(1) (util-linux) is not installed")
 	}

@@ -30,6 +30,7 @@ var perWorkerRE = regexp.MustCompile(`connections per worker: ([\d ]+)\n`)
 // on its own socket only. The connections each socket's accept4 returned
 // are the spread the summary shows, worker by worker.
 func TestStraceReuseport(t *testing.T) {
+	t.Parallel()
 	const workers = 3
 	s := startStraced(t, "echo-server", "-model", "reuseport", "-workers", strconv.Itoa(workers),
 		"-host", "127.0.0.1", "-port", "0", "-q")
@@ -156,6 +157,7 @@ func TestStraceReuseport(t *testing.T) {
 // reaped at the stop, each with wait4 of its pid, by the parent's main
 // thread.
 func TestStracePassfd(t *testing.T) {
+	t.Parallel()
 	const workers, clients = 2, 4
 	s := startStraced(t, "echo-server", "-model", "passfd", "-workers", strconv.Itoa(workers),
 		"-host", "127.0.0.1", "-port", "0", "-q")

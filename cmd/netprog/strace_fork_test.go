@@ -21,7 +21,7 @@ import (
 // command, so the signal goes to its tracee.)
 func stopTraced(t *testing.T, s *straced) {
 	t.Helper()
-	kids := childStates(s.cmd.Process.Pid)
+	kids := childStates(s.Cmd.Process.Pid)
 	if len(kids) != 1 {
 		t.Fatalf("strace has children %s, want one netprog", kidsString(kids))
 	}
@@ -29,7 +29,7 @@ func stopTraced(t *testing.T, s *straced) {
 		syscall.Kill(pid, syscall.SIGINT)
 	}
 	select {
-	case <-s.done:
+	case <-s.Done():
 	case <-time.After(20 * time.Second):
 		t.Fatalf("traced server did not stop within 20s")
 	}
@@ -75,6 +75,7 @@ func noEpollOnTCP(t *testing.T, calls []straceCall) {
 // listening socket, the conversation on the client socket and exit_group;
 // wait4 of each child's pid, by the main thread, collecting it.
 func TestStraceFork(t *testing.T) {
+	t.Parallel()
 	s := startStraced(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
 	const clients = 3
 	for i := range clients {
@@ -159,6 +160,7 @@ func TestStraceFork(t *testing.T) {
 // listening socket itself: every accept4 that returns a connection is a
 // worker's, none is the parent's.
 func TestStracePrefork(t *testing.T) {
+	t.Parallel()
 	const workers = 2
 	s := startStraced(t, "echo-server", "-model", "prefork", "-workers", "2", "-host", "127.0.0.1", "-port", "0", "-q")
 	// Let both workers start (under strace that takes a while) before the

@@ -13,12 +13,13 @@ import (
 // sendto or sendmsg), close. The runtime's own calls between them are
 // ignored.
 func TestStraceGreet(t *testing.T) {
+	t.Parallel()
 	s := startStraced(t, "greet-server", "-port", "0")
 	out, errOut, code := runNetprog(t, "", "greet-client", "-addr", s.Addr)
 	if code != 0 || out != "Received data: Thank you for Connecting \n" {
 		t.Fatalf("greet-client: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	s.waitOutput(t, "Got the connection from")
+	s.WaitOutput(t, "Got the connection from")
 	straceStopTracee(t, s)
 	calls := s.Calls(t)
 

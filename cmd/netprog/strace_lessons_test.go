@@ -332,6 +332,7 @@ var straceLessons = []*straceLesson{
 
 // TestStraceLessons runs every lesson's command (see the top of this file).
 func TestStraceLessons(t *testing.T) {
+	t.Parallel()
 	needStrace(t)
 	closeOnExec(t)
 	readme, err := os.ReadFile(readmePath)
@@ -435,12 +436,12 @@ func runLesson(t *testing.T, l *straceLesson) *lessonRun {
 		// The program strace runs: strace's one child. (strace -o blocks
 		// fatal signals, so a stop is sent to the program.)
 		tracee := func() int {
-			for pid := range childStates(s.cmd.Process.Pid) {
+			for pid := range childStates(s.Cmd.Process.Pid) {
 				return pid
 			}
 			return -1
 		}
-		s.signalPid = tracee
+		s.SignalPid = tracee
 		if l.drive != nil {
 			lr := &liveRun{t: t, Addr: s.Addr, out: s.Out.String, log: func() []straceEvent { return parseEvents(readLog()) }, pid: tracee}
 			l.drive(lr)
@@ -455,12 +456,12 @@ func runLesson(t *testing.T, l *straceLesson) *lessonRun {
 			syscall.Kill(pid, syscall.SIGINT)
 		}
 		select {
-		case <-s.done:
+		case <-s.Done():
 		case <-time.After(settleWait):
 			t.Fatalf("%s did not stop within %v of SIGINT", l.name, settleWait)
 		}
-		if s.status != nil {
-			t.Errorf("strace %s: %v\nstderr: %s", l.name, s.status, s.Err)
+		if s.Status() != nil {
+			t.Errorf("strace %s: %v\nstderr: %s", l.name, s.Status(), s.Err)
 		}
 		r.out = s.Out.String()
 	} else {
@@ -1007,6 +1008,7 @@ func checkZombieDemo(t *testing.T, r *lessonRun) {
 // TestStraceLessonWatch: a command's help shows the same strace command as
 // the README, where the README has one for it.
 func TestStraceLessonWatch(t *testing.T) {
+	t.Parallel()
 	for _, l := range straceLessons {
 		f := strings.Fields(l.command)
 		i := 0

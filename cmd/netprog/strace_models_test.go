@@ -46,8 +46,8 @@ func hasClientSocket(s string) bool { return touchesTCP(s) && strings.Contains(s
 func stopTracedClean(t *testing.T, s *straced) {
 	t.Helper()
 	stopTraced(t, s)
-	if s.status != nil {
-		t.Errorf("traced server exited with %v\n%s", s.status, s.Err)
+	if s.Status() != nil {
+		t.Errorf("traced server exited with %v\n%s", s.Status(), s.Err)
 	}
 	if !strings.Contains(s.Out.String(), "server stopped after") {
 		t.Errorf("no summary from the traced server:\n%s", s.Out)
@@ -69,6 +69,7 @@ func tracedPid(t *testing.T, s *straced) int {
 // /proc/PID/task/*/comm while the client is connected), reading the client
 // socket with blocking calls; and no epoll anywhere near a TCP socket.
 func TestStraceThread(t *testing.T) {
+	t.Parallel()
 	s := startStraced(t, "thread-server", "-host", "127.0.0.1", "-port", "0", "-q")
 	const clients = 3
 	var conns []net.Conn
@@ -158,6 +159,7 @@ func TestStraceThread(t *testing.T) {
 // TestStraceIterativeNoEpoll: the iterative server waits in accept and
 // read, never in epoll, on its sockets.
 func TestStraceIterativeNoEpoll(t *testing.T) {
+	t.Parallel()
 	s := startStraced(t, "echo-server", "-host", "127.0.0.1", "-port", "0", "-q")
 	for i := range 2 {
 		if err := converse(s.Addr, "You Send:", i); err != nil {
@@ -175,6 +177,7 @@ func TestStraceIterativeNoEpoll(t *testing.T) {
 // TestStraceSelect: the select server's select(2) watches the listening
 // socket (and stdin) and then the clients, from one thread.
 func TestStraceSelect(t *testing.T) {
+	t.Parallel()
 	s := startStraced(t, "select-server", "-host", "127.0.0.1", "-port", "0", "-q")
 	for i := range 2 {
 		if err := echoLine(s.Addr, i); err != nil {
@@ -205,6 +208,7 @@ func TestStraceSelect(t *testing.T) {
 // TestStracePoll: poll(2) (ppoll on some architectures) over the listening
 // socket and the clients.
 func TestStracePoll(t *testing.T) {
+	t.Parallel()
 	s := startStraced(t, "echo-server", "-model", "poll", "-host", "127.0.0.1", "-port", "0", "-q")
 	for i := range 2 {
 		if err := converse(s.Addr, "You Send:", i); err != nil {
@@ -232,6 +236,7 @@ func TestStracePoll(t *testing.T) {
 // the server's own epoll instance (with EPOLLET under -edge), and the
 // server waits in epoll_wait on it.
 func TestStraceEpoll(t *testing.T) {
+	t.Parallel()
 	for _, edge := range []bool{false, true} {
 		t.Run(fmt.Sprintf("edge=%v", edge), func(t *testing.T) {
 			args := []string{"echo-server", "-model", "epoll", "-host", "127.0.0.1", "-port", "0", "-q"}
@@ -281,6 +286,7 @@ func TestStraceEpoll(t *testing.T) {
 // handed to the Go runtime's netpoller (its epoll_ctl ADD, edge-triggered);
 // no thread is made per client.
 func TestStraceGoroutine(t *testing.T) {
+	t.Parallel()
 	s := startStraced(t, "echo-server", "-model", "goroutine", "-host", "127.0.0.1", "-port", "0", "-q")
 	const clients = 30
 	for i := range clients {

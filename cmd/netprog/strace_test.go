@@ -55,7 +55,7 @@ func startStraced(t *testing.T, args ...string) *straced {
 	st := &straced{server: s, log: log}
 	// strace -o blocks fatal signals (its -I3 default), so a stop is sent to
 	// the tracee, whose pid opens the log; strace exits when it does.
-	s.signalPid = func() int {
+	s.SignalPid = func() int {
 		data, err := os.ReadFile(log)
 		if err != nil {
 			return 0
@@ -168,6 +168,7 @@ func onTCP(names ...string) func(straceCall) bool {
 }
 
 func TestParseStrace(t *testing.T) {
+	t.Parallel()
 	log := `100 socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP) = 3<TCP:[1234]>
 101 accept4(3<TCP:[127.0.0.1:8090]>,  <unfinished ...>
 100 futex(0x1, FUTEX_WAKE_PRIVATE, 1) = 1

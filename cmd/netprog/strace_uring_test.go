@@ -25,6 +25,7 @@ import (
 // io_uring_enter calls per echoed message, the figure the README compares
 // with epoll's.
 func TestStraceUring(t *testing.T) {
+	t.Parallel()
 	if r, err := sys.NewRing(2, 0, 0); err != nil {
 		u, _ := sys.Uname()
 		t.Skipf("io_uring unavailable on Linux %s: %v", u.Release, err)

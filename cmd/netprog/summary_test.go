@@ -11,6 +11,7 @@ import (
 // TestSummariesCountOne: a server that served one client says so in the
 // singular, and the greet server speaks of greetings (it echoes nothing).
 func TestSummariesCountOne(t *testing.T) {
+	t.Parallel()
 	t.Run("greet-server", func(t *testing.T) {
 		s := startServer(t, "greet-server", "-host", "127.0.0.1", "-port", "0")
 		c, err := net.DialTimeout("tcp", s.Addr, 10*time.Second)
@@ -23,7 +24,7 @@ func TestSummariesCountOne(t *testing.T) {
 		if err != nil || string(got) != "Thank you for Connecting \n" {
 			t.Fatalf("greeting %q, %v", got, err)
 		}
-		s.waitOutput(t, "Got the connection from")
+		s.WaitOutput(t, "Got the connection from")
 		if err := s.Stop(t); err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +46,7 @@ func TestSummariesCountOne(t *testing.T) {
 	t.Run("fork-server", func(t *testing.T) {
 		s := startServer(t, "fork-server", "-host", "127.0.0.1", "-port", "0", "-q")
 		echoOnce(t, s.Addr, "you send:", 0)
-		s.waitOutput(t, "Reaped child process")
+		s.WaitOutput(t, "Reaped child process")
 		if err := s.Stop(t); err != nil {
 			t.Fatal(err)
 		}

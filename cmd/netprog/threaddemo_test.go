@@ -11,6 +11,7 @@ import (
 // the join waits for the thread to end, and the thread's increment is seen
 // by the main thread.
 func TestThreadDemo(t *testing.T) {
+	t.Parallel()
 	out, errOut, code := runNetprog(t, "", "thread-demo", "-sleep", "100ms")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -49,6 +50,7 @@ func TestThreadDemo(t *testing.T) {
 // SO_RCVTIMEO gives up with EAGAIN, the nonblocking one fails with EAGAIN
 // without waiting, and poll waits for the data, which recv then returns.
 func TestNonblockDemo(t *testing.T) {
+	t.Parallel()
 	out, errOut, code := runNetprog(t, "", "nonblock-demo", "-delay", "200ms", "-rcvtimeo", "100ms")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -76,6 +78,7 @@ func TestNonblockDemo(t *testing.T) {
 
 // TestModelDemoBadFlags: negative durations are usage errors.
 func TestModelDemoBadFlags(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"thread-demo", "-sleep", "-1s"},
 		{"nonblock-demo", "-delay", "-1s"},

@@ -20,6 +20,7 @@ import (
 // the address again only when a probe's answer comes from another one; "*"
 // for a lost probe; the mark after an "unreachable".
 func TestTracerouteHopLines(t *testing.T) {
+	t.Parallel()
 	r1, b, c := netip.MustParseAddr("198.18.1.2"), netip.MustParseAddr("198.18.2.2"), netip.MustParseAddr("198.18.2.3")
 	ms := func(us int) time.Duration { return time.Duration(us) * time.Microsecond }
 	te := func(ttl, n int, from netip.Addr, rtt time.Duration) raw.Probe {
@@ -113,6 +114,7 @@ func traceTopology(t *testing.T) *netnstest.Topology {
 // Through the router to B, with names and with -n; and the trace that ends
 // at R's "unreachable": one hop, exit 1.
 func TestTracerouteNames(t *testing.T) {
+	t.Parallel()
 	tp := traceTopology(t)
 	times := `(  \d+\.\d{3} ms){3}\n`
 	for _, tc := range []struct {
@@ -146,6 +148,7 @@ func TestTracerouteNames(t *testing.T) {
 // "unreachable" trace is IPv6's: R answers a source's IPv4 probes for an
 // unreachable route five at once, then one a second, and two traces take six.
 func TestTracerouteMatchesTraceroute(t *testing.T) {
+	t.Parallel()
 	path, err := exec.LookPath("traceroute")
 	if err != nil {
 		t.Skip("traceroute is not installed (Debian: apt-get install traceroute)")

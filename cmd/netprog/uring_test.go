@@ -15,6 +15,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"netprog/internal/e2e"
 )
 
 // The seccomp helper. A kernel without io_uring cannot be booted for a
@@ -89,6 +91,7 @@ func execUnderSeccomp(errno, bin string, args []string) error {
 // TestUringUnavailable: with io_uring_setup refused, `echo-server -model
 // uring` says so in one line and exits 2, before it listens.
 func TestUringUnavailable(t *testing.T) {
+	t.Parallel()
 	if _, ok := auditArch(); !ok {
 		t.Skipf("no seccomp filter for %s in this test", runtime.GOARCH)
 	}
@@ -131,6 +134,7 @@ func TestUringUnavailable(t *testing.T) {
 // client gets end of file at once) instead of waiting forever or making the
 // server spin on accept's EMFILE; once clients leave it serves again.
 func TestUringOutOfDescriptors(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("prlimit"); err != nil {
 		t.Skip("prlimit(1) is not installed")
 	}
@@ -140,7 +144,7 @@ func TestUringOutOfDescriptors(t *testing.T) {
 	if strings.Contains(s.Err.String(), "io_uring is not") {
 		t.Skip(strings.TrimSpace(s.Err.String()))
 	}
-	pid := s.cmd.Process.Pid
+	pid := s.Cmd.Process.Pid
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {
@@ -178,12 +182,16 @@ func TestUringOutOfDescriptors(t *testing.T) {
 	}
 	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil {
 		s.Stop(t)
-		t.Fatalf("server died: %v\nstdout: %s\nstderr: %s", s.status, tail(s.Out.String(), 10), s.Err)
+		t.Fatalf("server died: %v\nstdout: %s\nstderr: %s", s.Status(), tail(s.Out.String(), 10), s.Err)
 	}
 	cpu, wall := treeCPU(t, pid)-cpu0, time.Since(wall0)
 	t.Logf("at the limit: %v of CPU in %v", cpu, wall.Round(time.Millisecond))
 	if cpu > wall/2 {
 		t.Errorf("at the descriptor limit the server used %v of CPU in %v", cpu, wall)
+	}
+	// And once they are in, it waits: no spin, not even a slow one.
+	if spin, _ := e2e.Spins(pid, time.Second); spin != "" {
+		t.Errorf("at the descriptor limit, with clients waiting, the server spins: %s", spin)
 	}
 	for _, c := range conns {
 		c.Close()
