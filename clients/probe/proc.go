@@ -124,8 +124,13 @@ func (p Proc) CPU() time.Duration {
 			ticks += v
 		}
 	}
-	return time.Duration(ticks) * time.Second / 100
+	return time.Duration(ticks) * ClockTick
 }
+
+// ClockTick is what CPU counts in (USER_HZ): a process that ran for a
+// few microseconds across a tick is charged the whole tick, so no less
+// than two ticks of CPU says anything about a window.
+const ClockTick = time.Second / 100
 
 // statusField reads a "Name: N kB"-style field of /proc/PID/status as a
 // number (kB for memory); -1 if the process is gone.
