@@ -7,6 +7,7 @@ package demo
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -132,13 +133,26 @@ func TestThread(t *testing.T) {
 
 // TestProcState: this process, reading its own stat, is running; the
 // letters are named as proc(5) names them.
+// TestProcState reads the state of a child that has exited and not been
+// waited for: a zombie, as zombie-demo's is.
 func TestProcState(t *testing.T) {
-	c, err := procState(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("no true(1) to run: %v", err)
 	}
-	if c != 'R' {
-		t.Errorf("own state %q, want R", c)
+	defer cmd.Wait()
+	var c byte
+	for deadline := time.Now().Add(10 * time.Second); c != 'Z'; time.Sleep(time.Millisecond) {
+		var err error
+		if c, err = procState(cmd.Process.Pid); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d: state %q 10 s after it was started, want Z", cmd.Process.Pid, c)
+		}
+	}
+	if _, err := procState(-1); err == nil {
+		t.Error("procState(-1): no error")
 	}
 	for c, want := range map[byte]string{'Z': "Z (zombie)", 'S': "S (sleeping)", '?': "?"} {
 		if got := describeState(c); got != want {
