@@ -139,6 +139,7 @@ type uringServer struct {
 	acceptArmed, acceptProven bool // acceptProven: multishot accept has worked
 	recvProven                bool // multishot recv has worked
 	stopArmed, sweepArmed     bool
+	sweepDue                  bool // the sweep's timer fired in this batch
 	pauseArmed, graceArmed    bool
 	listenArmed               bool
 	stopping, graceOver       bool
@@ -252,6 +253,17 @@ func (s *uringServer) run() error {
 		for _, c := range s.cqes[:n] {
 			s.handle(c)
 		}
+		// The sweep judges once every completion of the batch is counted:
+		// after a stop (SIGSTOP, a long pause) the timer's completion can
+		// come before that of a send the peer made room for meanwhile, and
+		// the send, retried, fills the queue the sweep compares.
+		if s.sweepDue {
+			s.sweepDue = false
+			if !s.stopping {
+				s.sweep()
+				s.armSweep()
+			}
+		}
 		if s.graceOver {
 			s.cfg.logf("io_uring: requests still pending %v after the stop: closing the ring anyway", uringStopGrace)
 			return s.err
@@ -334,10 +346,7 @@ func (s *uringServer) handle(c sys.CQE) {
 		s.beginStop()
 	case kindSweep:
 		s.sweepArmed = false
-		if !s.stopping {
-			s.sweep()
-			s.armSweep()
-		}
+		s.sweepDue = true
 	case kindPause:
 		s.pauseArmed = false
 		if !s.stopping && !s.acceptArmed {
