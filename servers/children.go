@@ -136,7 +136,14 @@ func (c *children) spawn(child func() int, args func()) (int, error) {
 	forking.Lock()
 	args()
 	childArgs.counts, childArgs.slot = c.counts, slot
-	pid, err := sys.Fork(child)
+	var pid, pidfd int
+	var err error
+	if c.ownerReaps {
+		pid, err = sys.Fork(child)
+		pidfd = -1
+	} else {
+		pid, pidfd, err = sys.ForkPidfd(child) // the pidfd from clone3 itself
+	}
 	forking.Unlock()
 	if err != nil {
 		if slot != c.overflowSlot() {
@@ -144,21 +151,25 @@ func (c *children) spawn(child func() int, args func()) (int, error) {
 		}
 		return -1, err
 	}
-	c.add(pid, slot)
+	c.add(pid, pidfd, slot)
 	return pid, nil
 }
 
-// add registers a new child and opens its pidfd. A child that has already
-// ended is still ours (only its parent's wait removes it), so the pidfd
-// cannot name another process.
-func (c *children) add(pid, slot int) {
+// add registers a new child and its pidfd, opening one with pidfd_open
+// where the fork gave none (clone instead of clone3). A child that has
+// already ended is still ours (only its parent's wait removes it), so the
+// pidfd cannot name another process.
+func (c *children) add(pid, pidfd, slot int) {
 	k := &child{pid: pid, pidfd: -1, slot: slot}
 	c.order = append(c.order, k)
 	if c.ownerReaps {
 		c.unwatched++
 		return
 	}
-	fd, err := sys.PidfdOpen(pid)
+	fd, err := pidfd, error(nil)
+	if fd < 0 {
+		fd, err = sys.PidfdOpen(pid)
+	}
 	if err != nil {
 		c.unwatched++
 		if !c.noPidfd {

@@ -126,7 +126,7 @@ func (c *children) ended(k *child, ws unix.WaitStatus, known bool) {
 		how = ": " + sys.ExitDescription(ws)
 	}
 	if !quiet {
-		c.cfg.logf("Reaped child process: %d%s", k.pid, how)
+		c.cfg.logPid("Reaped child process: ", k.pid, how)
 	}
 }
 

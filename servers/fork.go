@@ -43,7 +43,8 @@ func Fork(ctx context.Context, cfg Config) (*Stats, error) {
 	if err := checkChildProto(cfg.Proto); err != nil {
 		return nil, err
 	}
-	serializeLog(&cfg)
+	flushLog := holdLog(&cfg) // one write per wake-up, safe for any goroutine (log.go)
+	defer flushLog()
 	lfd, err := cfg.listen()
 	if err != nil {
 		return nil, err
@@ -83,6 +84,7 @@ func Fork(ctx context.Context, cfg Config) (*Stats, error) {
 				timeout = d
 			}
 		}
+		flushLog()
 		if _, err := sys.Poll(fds, timeout); err != nil {
 			return st, err
 		}
@@ -97,7 +99,7 @@ func Fork(ctx context.Context, cfg Config) (*Stats, error) {
 		if fd < 0 {
 			continue
 		}
-		cfg.logf("Received the connection from: %s", peer)
+		cfg.logAddr("Received the connection from: ", peer)
 		if cfg.IdleTimeout > 0 {
 			sys.SetRecvTimeout(fd, cfg.IdleTimeout)
 			// A client that never reads blocks the child's send once the
@@ -117,7 +119,7 @@ func Fork(ctx context.Context, cfg Config) (*Stats, error) {
 			pausedUntil = time.Now().Add(acceptBackoff)
 			continue
 		}
-		cfg.logf("Forked child process: %d", pid)
+		cfg.logPid("Forked child process: ", pid, "")
 	}
 	return st, nil
 }

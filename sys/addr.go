@@ -25,16 +25,23 @@ type Addr struct {
 // String renders the address the way the programs print it:
 // 127.0.0.1:8090, [::1]:5090, unix:/tmp/echo.sock.
 func (a Addr) String() string {
+	var buf [64]byte
+	return string(a.AppendTo(buf[:0]))
+}
+
+// AppendTo appends String's text to b: a loop that logs an address per
+// connection can do it without allocating.
+func (a Addr) AppendTo(b []byte) []byte {
 	switch a.Family {
 	case unix.AF_UNIX:
 		if a.Path == "" {
-			return "unix:(unnamed)"
+			return append(b, "unix:(unnamed)"...)
 		}
-		return "unix:" + a.Path
+		return append(append(b, "unix:"...), a.Path...)
 	case unix.AF_INET, unix.AF_INET6:
-		return netip.AddrPortFrom(a.IP, uint16(a.Port)).String()
+		return netip.AddrPortFrom(a.IP, uint16(a.Port)).AppendTo(b)
 	}
-	return "(no address)"
+	return append(b, "(no address)"...)
 }
 
 // Sockaddr converts the address for golang.org/x/sys/unix.

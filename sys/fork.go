@@ -1,7 +1,9 @@
 package sys
 
 import (
+	"errors"
 	"runtime"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -99,14 +101,42 @@ var supportedFork = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64" ||
 // child runs a single instruction, so nothing needs blocking, a fork costs
 // the parent one system call and the child none before its own work.
 func Fork(child func() int) (int, error) {
-	if !supportedFork {
-		traceFork("clone", -1, unix.ENOSYS)
-		return -1, syscallErr("clone", unix.ENOSYS)
+	pid, _, err := fork(child, &forkArgs)
+	return pid, err
+}
+
+// ForkPidfd is Fork that also returns a pidfd for the child (pidfd_open(2)
+// would give the same): clone3's CLONE_PIDFD (Linux 5.2) has the kernel
+// open it as it creates the child, which saves a forking server a system
+// call per child. Where Fork falls back to clone, pidfd is -1 and the
+// caller opens one with PidfdOpen; so it is where no descriptor is left
+// for the pidfd (EMFILE, ENFILE): ForkPidfd then forks again without one,
+// since the child matters more than the way to watch it. The pidfd is
+// close-on-exec, as every pidfd is.
+func ForkPidfd(child func() int) (pid, pidfd int, err error) {
+	pid, pidfd, err = fork(child, &forkArgsPidfd)
+	if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+		pid, _, err = fork(child, &forkArgs)
+		pidfd = -1
 	}
+	return pid, pidfd, err
+}
+
+// fork is Fork and ForkPidfd: steps 1 to 4 around rawFork, with args as
+// clone3's argument.
+func fork(child func() int, args *cloneArgs) (pid, pidfd int, err error) {
+	if !supportedFork {
+		traceFork("clone", args, -1, -1, unix.ENOSYS)
+		return -1, -1, syscallErr("clone", unix.ENOSYS)
+	}
+	// One fork at a time: forkPidfd, where the kernel writes the pidfd,
+	// is a global (no pointer to this frame may reach the kernel).
+	forkMu.Lock()
+	defer forkMu.Unlock()
+	forkPidfd = -1
 	runtime.LockOSThread()
-	pid, errno := rawFork(child)
+	rpid, errno := rawFork(child, args)
 	runtime.UnlockOSThread()
-	var err error
 	if errno != 0 {
 		err = errno
 	}
@@ -114,11 +144,15 @@ func Fork(child func() int) (int, error) {
 	if noClone3 {
 		name = "clone"
 	}
-	traceFork(name, int(pid), err)
-	if err != nil {
-		return -1, syscallErr(name, err)
+	pidfd = -1
+	if err == nil && name == "clone3" && args.flags&unix.CLONE_PIDFD != 0 {
+		pidfd = int(forkPidfd)
 	}
-	return int(pid), nil
+	traceFork(name, args, int(rpid), pidfd, err)
+	if err != nil {
+		return -1, -1, syscallErr(name, err)
+	}
+	return int(rpid), pidfd, nil
 }
 
 // cloneArgs is struct clone_args as clone3(2) takes it (the first
@@ -132,6 +166,11 @@ var (
 	// forkArgs is clone3's argument for Fork: a global, so no pointer to
 	// the forking frame reaches the kernel and the frame stays small.
 	forkArgs = cloneArgs{flags: unix.CLONE_CLEAR_SIGHAND, exitSignal: uint64(unix.SIGCHLD)}
+	// forkArgsPidfd is ForkPidfd's: the same, with CLONE_PIDFD and where
+	// the kernel writes the pidfd (set in init: the address of a global).
+	forkArgsPidfd = cloneArgs{flags: unix.CLONE_CLEAR_SIGHAND | unix.CLONE_PIDFD, exitSignal: uint64(unix.SIGCHLD)}
+	forkPidfd     int32
+	forkMu        sync.Mutex
 	// noClone3 is set by the parent, once, when the kernel refused clone3
 	// or CLONE_CLEAR_SIGHAND: from then on Fork uses clone.
 	noClone3 bool
@@ -165,6 +204,8 @@ var (
 	oldAction kernelSigaction // written by the kernel in the child's copy
 )
 
+func init() { forkArgsPidfd.pidfd = uint64(uintptr(unsafe.Pointer(&forkPidfd))) }
+
 // rawFork is steps 2, 3 and 5 of Fork. It is nosplit and norace because
 // the child returns from clone into this frame; noinline keeps its frame
 // its own. In the parent only, it may set noClone3; the child writes no
@@ -182,10 +223,10 @@ var (
 //go:norace
 //go:nocheckptr
 //netprog:forkchild
-func rawFork(child func() int) (pid uintptr, errno unix.Errno) {
+func rawFork(child func() int, args *cloneArgs) (pid uintptr, errno unix.Errno) {
 	cleared := false // the kernel has reset the child's handlers
 	if !noClone3 {
-		pid, _, errno = syscall.RawSyscall6(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&forkArgs)), unsafe.Sizeof(forkArgs), 0, 0, 0, 0)
+		pid, _, errno = syscall.RawSyscall6(unix.SYS_CLONE3, uintptr(unsafe.Pointer(args)), unsafe.Sizeof(*args), 0, 0, 0, 0)
 		switch {
 		case errno == unix.ENOSYS || errno == unix.EINVAL:
 			noClone3 = true // no clone3, or no CLONE_CLEAR_SIGHAND: clone below

@@ -71,19 +71,41 @@ func Send(fd int, p []byte, flags int) (int, error) {
 	return n, nil
 }
 
-// Recv wraps recvfrom(2) on a connected socket (send's twin). n == 0 with a
-// nil error is end of file.
+// Recv wraps recvfrom(2) on a connected socket (send's twin): recv(2),
+// which is recvfrom with no address to fill. n == 0 with a nil error is
+// end of file.
 func Recv(fd int, p []byte, flags int) (int, error) {
-	var n int
-	err := restart(func() (err error) {
-		n, _, err = unix.Recvfrom(fd, p, flags)
-		return err
-	})
-	if n < 0 {
-		n = 0
-	}
+	n, err := recvfrom(fd, p, flags, nil)
 	traceRecv(fd, p, flags, n, err)
 	return n, syscallErr("recvfrom", err)
+}
+
+// recvfrom is recvfrom(2) as the kernel has it, restarting after EINTR:
+// the sender's address into from's buffer (sockaddr.go), or none when
+// from is nil. It returns what the call returned (with MSG_TRUNC, the
+// datagram's full length), 0 on error.
+func recvfrom(fd int, p []byte, flags int, from *sockaddrBuf) (int, error) {
+	var ptr, name, namelen unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	if from != nil {
+		name, namelen = unsafe.Pointer(&from.raw), unsafe.Pointer(&from.len)
+	}
+	var n int
+	err := restart(func() error {
+		if from != nil {
+			from.len = unix.SizeofSockaddrAny
+		}
+		r, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(ptr), uintptr(len(p)), uintptr(flags), uintptr(name), uintptr(namelen))
+		if e != 0 {
+			n = 0
+			return e
+		}
+		n = int(r)
+		return nil
+	})
+	return n, err
 }
 
 // Recvfrom wraps recvfrom(2) for datagrams and returns the sender. A datagram
@@ -92,19 +114,15 @@ func Recv(fd int, p []byte, flags int) (int, error) {
 // length, so trunc says when that happened and full how long it was.
 func Recvfrom(fd int, p []byte, flags int) (n int, from Addr, full int, err error) {
 	flags |= unix.MSG_TRUNC
-	var sa unix.Sockaddr
-	err = restart(func() (err error) {
-		n, sa, err = unix.Recvfrom(fd, p, flags)
-		return err
-	})
-	if n < 0 {
-		n = 0
-	}
+	var b sockaddrBuf // sockaddr.go: no getsockopt per datagram
+	n, err = recvfrom(fd, p, flags, &b)
 	full = n
 	if n > len(p) {
 		n = len(p)
 	}
-	from = AddrFrom(sa)
+	if err == nil && b.len > 0 {
+		from = b.addr()
+	}
 	traceRecvfrom(fd, p, flags, from, n, full, err)
 	return n, from, full, syscallErr("recvfrom", err)
 }

@@ -47,13 +47,12 @@ func Listen(fd, backlog int) error {
 // to skip (ClassifyAccept says what each failure means).
 func Accept4(fd, flags int) (int, Addr, error) {
 	flags |= unix.SOCK_CLOEXEC
-	var nfd int
-	var sa unix.Sockaddr
-	err := restart(func() (err error) {
-		nfd, sa, err = unix.Accept4(fd, flags)
-		return err
-	})
-	peer := AddrFrom(sa)
+	var b sockaddrBuf // sockaddr.go: no getsockopt after each accept
+	nfd, err := b.call(unix.SYS_ACCEPT4, fd, uintptr(flags))
+	var peer Addr
+	if err == nil {
+		peer = b.addr()
+	}
 	traceAccept4(fd, peer, flags, nfd, err)
 	if err != nil {
 		return -1, Addr{}, syscallErr("accept4", err)
@@ -136,16 +135,24 @@ func Close(fd int) error {
 // Getsockname wraps getsockname(2): the address the kernel bound, including
 // the ephemeral port it chose for port 0 or for a connect.
 func Getsockname(fd int) (Addr, error) {
-	sa, err := unix.Getsockname(fd)
-	a := AddrFrom(sa)
+	var b sockaddrBuf
+	_, err := b.call(unix.SYS_GETSOCKNAME, fd, 0)
+	var a Addr
+	if err == nil {
+		a = b.addr()
+	}
 	traceSockname("getsockname", fd, a, err)
 	return a, syscallErr("getsockname", err)
 }
 
 // Getpeername wraps getpeername(2).
 func Getpeername(fd int) (Addr, error) {
-	sa, err := unix.Getpeername(fd)
-	a := AddrFrom(sa)
+	var b sockaddrBuf
+	_, err := b.call(unix.SYS_GETPEERNAME, fd, 0)
+	var a Addr
+	if err == nil {
+		a = b.addr()
+	}
 	traceSockname("getpeername", fd, a, err)
 	return a, syscallErr("getpeername", err)
 }

@@ -443,12 +443,22 @@ func traceEpollWait(epfd int, events []unix.EpollEvent, ms, n int, err error) {
 
 // traceFork shows the fork as clone3 with its struct clone_args, or as
 // the clone that fork(2) makes.
-func traceFork(name string, pid int, err error) {
+func traceFork(name string, args *cloneArgs, pid, pidfd int, err error) {
 	if !Tracing() {
 		return
 	}
 	if name == "clone" {
 		trace(name, "child_stack=NULL, flags=SIGCHLD", pid, err)
+		return
+	}
+	if args.flags&unix.CLONE_PIDFD != 0 {
+		// As strace shows it: the pidfd the kernel wrote after "=>".
+		written := ""
+		if err == nil {
+			written = " => {pidfd=[" + itoa(pidfd) + "]}"
+		}
+		trace(name, "{flags=CLONE_PIDFD|CLONE_CLEAR_SIGHAND, pidfd=0x"+strconv.FormatUint(args.pidfd, 16)+
+			", exit_signal=SIGCHLD, stack=NULL, stack_size=0}"+written+", "+itoa(int(unsafe.Sizeof(cloneArgs{}))), pid, err)
 		return
 	}
 	trace(name, "{flags=CLONE_CLEAR_SIGHAND, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, "+itoa(int(unsafe.Sizeof(cloneArgs{}))), pid, err)

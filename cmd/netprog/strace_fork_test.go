@@ -70,7 +70,8 @@ func noEpollOnTCP(t *testing.T, calls []straceCall) {
 }
 
 // TestStraceFork: per client, accept4 then a clone with SIGCHLD and no
-// CLONE_THREAD, pidfd_open of the child, the parent's close of the client
+// CLONE_THREAD that returns the child's pidfd (clone3's CLONE_PIDFD; or
+// pidfd_open of the child after a clone), the parent's close of the client
 // socket, all on the parent's main thread; in each child the close of the
 // listening socket, the conversation on the client socket and exit_group;
 // wait4 of each child's pid, by the main thread, collecting it.
@@ -135,7 +136,8 @@ func TestStraceFork(t *testing.T) {
 		switch {
 		case c.Name == "wait4" && children[c.Ret] && strings.HasPrefix(c.Args, c.Ret+","):
 			reaped++
-		case c.Name == "pidfd_open" && children[strings.Split(c.Args, ",")[0]]:
+		case c.Name == "pidfd_open" && children[strings.Split(c.Args, ",")[0]],
+			isForkClone(c) && children[c.Ret] && strings.Contains(c.Args, "pidfd=["):
 			watched++
 		default:
 			continue
@@ -150,7 +152,7 @@ func TestStraceFork(t *testing.T) {
 		}
 	}
 	if reaped != clients || watched != clients {
-		t.Errorf("wait4(PID) reaped %d children, pidfd_open watched %d; want %d each", reaped, watched, clients)
+		t.Errorf("wait4(PID) reaped %d children, %d got a pidfd (clone3 or pidfd_open); want %d each", reaped, watched, clients)
 	}
 	noEpollOnTCP(t, calls)
 }

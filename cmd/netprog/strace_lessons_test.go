@@ -895,8 +895,9 @@ func (r *lessonRun) calls(pid int) []straceEvent {
 }
 
 // checkForkServer: the parent's whole history is under its pid: per
-// client ppoll, accept4, clone(SIGCHLD), pidfd_open, close of the
-// client; then ppoll on the pidfd, wait4 of that pid, close of the pidfd.
+// client ppoll, accept4, clone3(SIGCHLD) returning the child's pidfd
+// (CLONE_PIDFD; or clone, then pidfd_open), close of the client; then
+// ppoll on the pidfd, wait4 of that pid, close of the pidfd.
 // Each child closes the listening socket, converses and exits.
 func checkForkServer(t *testing.T, r *lessonRun) {
 	if len(r.tr.children) != 2 {
@@ -910,10 +911,20 @@ func checkForkServer(t *testing.T, r *lessonRun) {
 	var seq []string
 	for _, e := range r.calls(r.tr.parent) {
 		switch e.Name {
-		case "accept4", "pidfd_open", "wait4":
+		case "accept4", "wait4":
 			seq = append(seq, e.Name)
 		case "clone", "clone3":
-			seq = append(seq, "fork")
+			if strings.Contains(e.Text, "pidfd=[") {
+				seq = append(seq, "fork+pidfd")
+			} else {
+				seq = append(seq, "fork")
+			}
+		case "pidfd_open": // a fork that gave no pidfd
+			if len(seq) > 0 && seq[len(seq)-1] == "fork" {
+				seq[len(seq)-1] = "fork+pidfd"
+			} else {
+				seq = append(seq, e.Name)
+			}
 		case "close":
 			if strings.Contains(e.Text, "->") {
 				seq = append(seq, "close(client)")
@@ -922,7 +933,7 @@ func checkForkServer(t *testing.T, r *lessonRun) {
 			}
 		}
 	}
-	want := "accept4 fork pidfd_open close(client) wait4 close(pidfd)"
+	want := "accept4 fork+pidfd close(client) wait4 close(pidfd)"
 	if got := strings.Join(seq, " "); got != want+" "+want {
 		t.Errorf("the parent's history: %s\nwant, per client: %s", got, want)
 	}
