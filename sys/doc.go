@@ -19,8 +19,8 @@
 //   - reports itself to one hook, so `netprog --trace` prints each call in the
 //     shape strace(1) prints it and a student can compare the two line by line
 //     (the hook is trace.go; each wrapper's line is built by its traceX
-//     function in trace_calls.go, trace_io.go or trace_uring.go, and only
-//     when tracing is on).
+//     function in trace_calls.go, trace_io.go, trace_proc.go or
+//     trace_uring.go, and only when tracing is on).
 //
 // Descriptors are plain ints, as in C: the point of the course is to see them.
 // Every socket is created with SOCK_CLOEXEC and every accepted one with
