@@ -73,6 +73,7 @@ type children struct {
 
 	order     []*child       // the live children, oldest first: the order of the poll set
 	byPidfd   map[int]*child // the watched ones, by pidfd
+	spare     []*child       // records of reaped children, for newChild
 	unwatched int            // live children without a pidfd
 	lost      int            // of those, ownerReaps children the model lost track of (orphan)
 	free      []int          // slots of reaped children
@@ -160,7 +161,8 @@ func (c *children) spawn(child func() int, args func()) (int, error) {
 // already ended is still ours (only its parent's wait removes it), so the
 // pidfd cannot name another process.
 func (c *children) add(pid, pidfd, slot int) {
-	k := &child{pid: pid, pidfd: -1, slot: slot}
+	k := c.newChild()
+	*k = child{pid: pid, pidfd: -1, slot: slot}
 	c.order = append(c.order, k)
 	if c.ownerReaps {
 		c.unwatched++
@@ -180,6 +182,18 @@ func (c *children) add(pid, pidfd, slot int) {
 	}
 	k.pidfd = fd
 	c.byPidfd[fd] = k
+}
+
+// newChild is a child record, one a reaped child left (ended) if there is
+// one: the parent allocates nothing per connection, and after each fork
+// an allocation's pages are copy-on-write faults (log.go says more).
+func (c *children) newChild() *child {
+	if n := len(c.spare); n > 0 {
+		k := c.spare[n-1]
+		c.spare = c.spare[:n-1]
+		return k
+	}
+	return new(child)
 }
 
 // count is how many children are running (or ended and not yet reaped).

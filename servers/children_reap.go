@@ -128,6 +128,7 @@ func (c *children) ended(k *child, ws unix.WaitStatus, known bool) {
 	if !quiet {
 		c.cfg.logPid("Reaped child process: ", k.pid, how)
 	}
+	c.spare = append(c.spare, k) // no longer in order or byPidfd: newChild may reuse it
 }
 
 // childError explains a child's exit status, which is the errno that ended
