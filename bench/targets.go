@@ -32,7 +32,7 @@ func evaluateTargets(r *results) []target {
 	}
 	bound := func(model string, l load) string {
 		if c := r.cell(model, l); c != nil && c.ClientBound {
-			return " (client-bound)"
+			return " (" + model + ": client-bound)" // say which side: both may be
 		}
 		return ""
 	}
