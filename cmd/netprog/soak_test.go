@@ -77,7 +77,9 @@ func relMeasure(t *testing.T, pid int, pool int) relUsage {
 // high-water mark of the rounds before, plus 2 MiB and a quarter: a leak
 // of 500 bytes per connection in a round of 8,000, or of a client buffer
 // (16 KiB) per connection in a round of 1,000, exceeds that.
-func relCompareRounds(t *testing.T, rounds []relUsage) {
+//
+// slack is resident memory a round may leave that is not a leak (bytes).
+func relCompareRounds(t *testing.T, rounds []relUsage, slack int64) {
 	t.Helper()
 	r2, r3 := rounds[1], rounds[2]
 	if r3.fds > r2.fds {
@@ -90,7 +92,7 @@ func relCompareRounds(t *testing.T, rounds []relUsage) {
 		t.Errorf("threads grew to %d in round 3, from at most %d before", r3.threads, max(rounds[0].threads, r2.threads))
 	}
 	high := max(rounds[0].rss, r2.rss)
-	if r3.rss > high+2<<20+high/4 {
+	if r3.rss > high+2<<20+high/4+slack {
 		t.Errorf("resident memory grew to %d KiB in round 3, from at most %d KiB before", r3.rss>>10, high>>10)
 	}
 }
@@ -146,7 +148,7 @@ func TestSoakSequential(t *testing.T) {
 				t.Logf("round %d: %d conversations in %v; %v", r+1, n, time.Since(rs).Round(time.Millisecond), u)
 				usage = append(usage, u)
 			}
-			relCompareRounds(t, usage)
+			relCompareRounds(t, usage, 0)
 			relRecord(t, "soak-sequential", m.name, fmt.Sprintf("%d conversations in %v; after rounds 2 and 3: %v / %v",
 				total, time.Since(start).Round(100*time.Millisecond), usage[1], usage[2]))
 			out := relStop(t, s, syscall.SIGINT)
@@ -192,7 +194,19 @@ func TestSoakConcurrent(t *testing.T) {
 				t.Logf("round %d: %d clients at once in %v (%d descriptors at the peak); %v", r+1, clients, time.Since(rs).Round(time.Millisecond), peak.fds, u)
 				usage = append(usage, u)
 			}
-			relCompareRounds(t, usage)
+			// The goroutine model's clients are goroutines, their stacks and
+			// buffers Go's heap: after a round they are garbage until the
+			// runtime's next collection, and given back to the kernel only
+			// gradually after it, so one reading of an idle server can hold a
+			// round's worth (the same idle server read 11 to 31 MB after
+			// each of eight rounds of 1000): for it, memory shows only a leak
+			// of more than 16 KiB per connection. Its descriptors, threads
+			// and children are still compared exactly.
+			var slack int64
+			if m.model == "goroutine" {
+				slack = clients * 16 << 10
+			}
+			relCompareRounds(t, usage, slack)
 			relRecord(t, "soak-concurrent", m.name, fmt.Sprintf("3 rounds of %d clients at once; after rounds 2 and 3: %v / %v", clients, usage[1], usage[2]))
 			out := relStop(t, s, syscall.SIGINT)
 			if want := fmt.Sprintf("served %d connections", 3*clients); !strings.Contains(out, want) {
