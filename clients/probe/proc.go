@@ -132,9 +132,9 @@ func (p Proc) CPU() time.Duration {
 // than two ticks of CPU says anything about a window.
 const ClockTick = time.Second / 100
 
-// statusField reads a "Name: N kB"-style field of /proc/PID/status as a
-// number (kB for memory); -1 if the process is gone.
-func statusField(pid int, field string) int64 {
+// StatusField reads a "Name: N kB"-style field of /proc/PID/status
+// (VmRSS, Threads) as a number (kB for memory); -1 if the process is gone.
+func StatusField(pid int, field string) int64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return -1
@@ -181,10 +181,10 @@ func (p Proc) Usage() Usage {
 		if ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd"); err == nil {
 			u.FDs += len(ents)
 		}
-		if n := statusField(pid, "Threads"); n > 0 {
+		if n := StatusField(pid, "Threads"); n > 0 {
 			u.Threads += int(n)
 		}
-		if r := statusField(pid, "VmRSS"); r > 0 {
+		if r := StatusField(pid, "VmRSS"); r > 0 {
 			u.RSS += r << 10
 		}
 	}

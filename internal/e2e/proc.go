@@ -106,21 +106,7 @@ func FDs(pid int) (int, error) {
 
 // StatusField reads a "Name: N kB"-style field of /proc/PID/status (VmRSS,
 // Threads) as a number (kB for memory); -1 if the process is gone.
-func StatusField(pid int, field string) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			if f := strings.Fields(v); len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n
-			}
-		}
-	}
-	return -1
-}
+func StatusField(pid int, field string) int64 { return probe.StatusField(pid, field) }
 
 // Activity is what the threads of a process tree did, from their
 // /proc/PID/task/TID/schedstat: time on a CPU, time runnable but waiting
