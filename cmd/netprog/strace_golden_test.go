@@ -425,7 +425,10 @@ func (n *normalizer) line(e straceEvent) string {
 	s = inodeRE.ReplaceAllStringFunc(s, func(m string) string {
 		sm := inodeRE.FindStringSubmatch(m)
 		out := sm[1] + n.label(n.inodes, sm[2], "i")
-		if sm[3] != "" {
+		// strace -yy names a Unix socket's peer only while the peer is
+		// open: in a close, whether it still is depends on timing (passfd's
+		// worker killed by the stop, or not yet).
+		if sm[3] != "" && !(e.Name == "close" && strings.HasPrefix(sm[1], "UNIX")) {
 			out += "->" + n.label(n.inodes, sm[3], "i")
 		}
 		return out + "]"
