@@ -36,6 +36,29 @@ func ExampleFork() {
 	// Output: exit status 7 <nil>
 }
 
+// ForkPidfd also returns a pidfd for the child, from clone3 itself: poll
+// says it is readable once the child has ended, and wait4 then reaps it at
+// once. (Where the kernel gave none, pidfd is -1 and PidfdOpen opens one.)
+func ExampleForkPidfd() {
+	pid, pidfd, err := sys.ForkPidfd(exitSeven)
+	if err == nil && pidfd < 0 {
+		pidfd, err = sys.PidfdOpen(pid)
+	}
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer sys.Close(pidfd)
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	n, err := sys.Poll(fds, 10*time.Second)
+	fmt.Println("ended:", n == 1 && fds[0].Revents&unix.POLLIN != 0, err)
+	_, status, err := sys.Wait4(pid, unix.WNOHANG)
+	fmt.Println(sys.ExitDescription(status), err)
+	// Output:
+	// ended: true <nil>
+	// exit status 7 <nil>
+}
+
 // shared is memory the parent maps with MapShared before the fork; the
 // child's store lands in the same pages.
 var shared []byte
