@@ -28,18 +28,23 @@ func (p *Pinger) drain() (n int, empty bool, err error) {
 			return n, false, err
 		}
 		n++
-		p.handle(&p.msg)
+		if !p.handle(&p.msg) && !p.filtered {
+			if err := p.attachFilter(); err != nil {
+				return n, false, err
+			}
+		}
 		if p.interval == 0 && p.seqs.inFlight(p.st.Transmitted, p.st.Received+p.st.Errors) == 0 {
 			return n, false, nil
 		}
 	}
 }
 
-// handle looks at one received datagram and counts it if it is ours.
-func (p *Pinger) handle(m *sys.Msg) {
+// handle looks at one received datagram and counts it if it is ours (and
+// says whether it was).
+func (p *Pinger) handle(m *sys.Msg) (ours bool) {
 	pk, err := p.parse(m.Data[:min(m.N, len(m.Data))])
 	if err != nil {
-		return
+		return false
 	}
 	at := time.Time{}
 	ttl := pk.TTL
@@ -60,7 +65,7 @@ func (p *Pinger) handle(m *sys.Msg) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	p.classify(&pk, ttl, at, m.FromIP())
+	return p.classify(&pk, ttl, at, m.FromIP())
 }
 
 // parse decodes a datagram as this Pinger's socket delivers it: with the
@@ -73,9 +78,9 @@ func (p *Pinger) parse(b []byte) (Packet, error) {
 }
 
 // classify counts a parsed packet: a reply to one of our requests, an error
-// quoting one, or nothing of ours (ignored). It is the one place that
-// decides what counts, and the fuzz test holds it to that.
-func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) {
+// quoting one, or nothing of ours (ignored; ours is then false). It is the
+// one place that decides what counts, and the fuzz test holds it to that.
+func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) (ours bool) {
 	reply, request := ICMPEchoReply, ICMPEcho
 	if p.v6 {
 		reply, request = ICMPv6EchoReply, ICMPv6Echo
@@ -87,9 +92,10 @@ func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 	}
 	switch {
 	case pk.Type == reply:
-		if mine(pk.ID, pk.Seq) {
-			p.reply(pk, ttl, at, from)
+		if !mine(pk.ID, pk.Seq) {
+			return false
 		}
+		p.reply(pk, ttl, at, from)
 	case pk.Quoted && pk.QuotedType == request && pk.QuotedDst == p.cfg.Dst && mine(pk.ID, pk.Seq):
 		counted := p.v6 || (pk.Type != ICMPRedirect && pk.Type != ICMPSourceQuench)
 		e := &p.lastErr
@@ -107,7 +113,10 @@ func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 		if p.cfg.OnError != nil {
 			p.cfg.OnError(e)
 		}
+	default:
+		return false
 	}
+	return true
 }
 
 // reply counts an echo reply the way iputils' gather_statistics does.
