@@ -28,23 +28,18 @@ func (p *Pinger) drain() (n int, empty bool, err error) {
 			return n, false, err
 		}
 		n++
-		if !p.handle(&p.msg) && !p.filtered {
-			if err := p.attachFilter(); err != nil {
-				return n, false, err
-			}
-		}
+		p.handle(&p.msg)
 		if p.interval == 0 && p.seqs.inFlight(p.st.Transmitted, p.st.Received+p.st.Errors) == 0 {
 			return n, false, nil
 		}
 	}
 }
 
-// handle looks at one received datagram and counts it if it is ours (and
-// says whether it was).
-func (p *Pinger) handle(m *sys.Msg) (ours bool) {
+// handle looks at one received datagram and counts it if it is ours.
+func (p *Pinger) handle(m *sys.Msg) {
 	pk, err := p.parse(m.Data[:min(m.N, len(m.Data))])
 	if err != nil {
-		return false
+		return
 	}
 	at := time.Time{}
 	ttl := pk.TTL
@@ -65,7 +60,7 @@ func (p *Pinger) handle(m *sys.Msg) (ours bool) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	return p.classify(&pk, ttl, at, m.FromIP())
+	p.classify(&pk, ttl, at, m.FromIP())
 }
 
 // parse decodes a datagram as this Pinger's socket delivers it: with the
@@ -78,9 +73,9 @@ func (p *Pinger) parse(b []byte) (Packet, error) {
 }
 
 // classify counts a parsed packet: a reply to one of our requests, an error
-// quoting one, or nothing of ours (ignored; ours is then false). It is the
-// one place that decides what counts, and the fuzz test holds it to that.
-func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) (ours bool) {
+// quoting one, or nothing of ours (ignored). It is the one place that
+// decides what counts, and the fuzz test holds it to that.
+func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 	reply, request := ICMPEchoReply, ICMPEcho
 	if p.v6 {
 		reply, request = ICMPv6EchoReply, ICMPv6Echo
@@ -92,10 +87,9 @@ func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) (o
 	}
 	switch {
 	case pk.Type == reply:
-		if !mine(pk.ID, pk.Seq) {
-			return false
+		if mine(pk.ID, pk.Seq) {
+			p.reply(pk, ttl, at, from)
 		}
-		p.reply(pk, ttl, at, from)
 	case pk.Quoted && pk.QuotedType == request && pk.QuotedDst == p.cfg.Dst && mine(pk.ID, pk.Seq):
 		counted := p.v6 || (pk.Type != ICMPRedirect && pk.Type != ICMPSourceQuench)
 		e := &p.lastErr
@@ -113,10 +107,7 @@ func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) (o
 		if p.cfg.OnError != nil {
 			p.cfg.OnError(e)
 		}
-	default:
-		return false
 	}
-	return true
 }
 
 // reply counts an echo reply the way iputils' gather_statistics does.

@@ -32,7 +32,6 @@ type Pinger struct {
 	errq     sys.Msg
 	seqs     seqTable
 	start    time.Time
-	filtered bool // the BPF filter is attached, or needs not be (attachFilter)
 
 	// The reply and error handed to the hooks live here, not on the
 	// stack: a pointer passed to a func value would move them to the heap
@@ -133,7 +132,7 @@ func (p *Pinger) open() error {
 	} else if p.dgram {
 		p.id = kid // the kernel's choice: it rewrites the field anyway
 	}
-	if err := setupSocket(p.fd, p.v6, p.dgram, &p.cfg); err != nil {
+	if err := setupSocket(p.fd, p.v6, p.dgram, p.id, &p.cfg); err != nil {
 		return err
 	}
 	if p.wake, err = sys.Eventfd(unix.EFD_NONBLOCK); err != nil {

@@ -79,9 +79,9 @@ func isPermission(err error) bool {
 	return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES)
 }
 
-// setupSocket sets the options ping needs on its ICMP socket. The BPF
-// filter comes later, if at all (attachFilter).
-func setupSocket(fd int, v6, dgram bool, cfg *Config) error {
+// setupSocket sets the options ping needs on its ICMP socket; id is the
+// identifier a raw socket's BPF filter keeps.
+func setupSocket(fd int, v6, dgram bool, id uint16, cfg *Config) error {
 	if cfg.Interface != "" {
 		if err := sys.BindToDevice(fd, cfg.Interface); err != nil {
 			return err
@@ -95,9 +95,15 @@ func setupSocket(fd int, v6, dgram bool, cfg *Config) error {
 			ICMPRedirect, ICMPTimeExceeded, ICMPParameterProb); err != nil {
 			return err
 		}
+		if err := sys.AttachFilter(fd, filterIPv4(id)); err != nil {
+			return err
+		}
 	case v6 && !dgram:
 		if err := sys.SetICMPv6Filter(fd, ICMPv6EchoReply, ICMPv6DestUnreach, ICMPv6PacketTooBig,
 			ICMPv6TimeExceeded, ICMPv6ParamProb); err != nil {
+			return err
+		}
+		if err := sys.AttachFilter(fd, filterIPv6(id)); err != nil {
 			return err
 		}
 	case !v6 && dgram:
@@ -134,24 +140,6 @@ func setupSocket(fd int, v6, dgram bool, cfg *Config) error {
 		}
 	}
 	return nil
-}
-
-// attachFilter attaches the BPF program that drops other pingers' replies
-// (bpf.go), once a packet that is not ours has come. iputils waits for that
-// too ("someone runs another ping on this host"): alone on a host, every
-// packet a raw socket gets is its own, and the filter would be one more
-// program for the kernel to run on each of them, for nothing. A datagram
-// socket needs none: the kernel hands it only its own.
-func (p *Pinger) attachFilter() error {
-	p.filtered = true
-	if p.dgram {
-		return nil
-	}
-	prog := filterIPv4(p.id)
-	if p.v6 {
-		prog = filterIPv6(p.id)
-	}
-	return sys.AttachFilter(p.fd, prog)
 }
 
 // setTTL sets the hop limit of outgoing packets: IP_TTL or

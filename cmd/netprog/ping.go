@@ -26,8 +26,7 @@ func init() {
 		teaches: "ICMP echo over a raw socket, line for line like iputils ping (falls back to an ICMP datagram socket without CAP_NET_RAW)",
 		args:    "HOST",
 		watch: "sudo strace -yy -e trace=%network,ppoll ./netprog ping -c 3 127.0.0.1\n" +
-			"(socket(SOCK_RAW), ICMP_FILTER, SO_TIMESTAMPNS; then sendto, ppoll, recvmsg per request;\n" +
-			"SO_ATTACH_FILTER once another pinger's reply shows up: run a second ping beside it;\n" +
+			"(socket(SOCK_RAW), ICMP_FILTER, SO_ATTACH_FILTER, SO_TIMESTAMPNS; then sendto, ppoll, recvmsg per request;\n" +
 			"sudo: under strace a program loses its file capabilities)",
 		setup: pingSetup, getopt: true,
 	})
