@@ -13,6 +13,11 @@
 # 2. As ping reports itself: COUNT / the "time" of its statistics (first to
 #    last request, the same measure for both), from the runs with dots; and
 #    the avg of its rtt line.
+# 3. With a C compiler (cc, or $CC): the floor both are measured against,
+#    bench/cref/ping.c, iputils' loop and nothing else, timed the same way
+#    with -q; once alone and once with 6 idle threads, as many more as the Go
+#    runtime runs netprog's ping on (a process of several threads pays for
+#    its shared file table on every system call).
 set -eu
 NETPROG=${1:-./netprog}
 RUNS=${2:-5}
@@ -28,6 +33,18 @@ if [ "$(id -u)" != 0 ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+CC=${CC:-cc}
+CREF=
+if command -v "$CC" >/dev/null 2>&1; then
+	if "$CC" -O2 -o "$tmp/cref-ping" "$(dirname "$0")/cref/ping.c" -lpthread -lm 2>"$tmp/cc.err"; then
+		CREF=$tmp/cref-ping
+	else
+		echo "bench/ping.sh: $CC could not build bench/cref/ping.c: the C rows are left out" >&2
+		cat "$tmp/cc.err" >&2
+	fi
+else
+	echo "bench/ping.sh: no C compiler ($CC): the C rows are left out" >&2
+fi
 
 # one NAME MODE CMD...: run a flood ping (MODE q: with -q; dots: without),
 # append "wall_ms pps avg_us" to $tmp/NAME.MODE.
@@ -50,6 +67,10 @@ i=0
 while [ "$i" -lt "$RUNS" ]; do
 	one netprog q "$NETPROG" ping
 	one iputils q "$PING"
+	if [ -n "$CREF" ]; then
+		one cref q "$CREF"
+		one cref6 q "$CREF" -t 6
+	fi
 	one netprog dots "$NETPROG" ping
 	one iputils dots "$PING"
 	i=$((i + 1))
@@ -74,6 +95,13 @@ for mode in q dots; do
 		printf "    %-15s netprog %7.1f ms (best %7.1f)  iputils %7.1f ms (best %7.1f)  %.2fx iputils (best %.2fx; aim: >= 1)\n", l, a, c, b, d, b / a, d / c
 	}'
 done
+if [ -n "$CREF" ]; then
+	c=$(median "$tmp/cref.q" 1) c6=$(median "$tmp/cref6.q" 1) np=$(median "$tmp/netprog.q" 1) ip=$(median "$tmp/iputils.q" 1)
+	awk -v c="$c" -v c6="$c6" -v np="$np" -v ip="$ip" 'BEGIN {
+		printf "    C floor, -q     alone     %7.1f ms  with 6 idle threads %7.1f ms (%+.1f ms: a shared file table)\n", c, c6, c6 - c
+		printf "                    netprog takes %.3fx the floor'"'"'s time, iputils %.3fx\n", np / c, ip / c
+	}'
+fi
 np_pps=$(median "$tmp/netprog.dots" 2)
 ip_pps=$(median "$tmp/iputils.dots" 2)
 np_avg=$(median "$tmp/netprog.dots" 3)
@@ -83,6 +111,7 @@ printf "    %-8s %10s pps   avg rtt %6s us\n" netprog "$np_pps" "$np_avg" iputil
 awk -v a="$np_pps" -v b="$ip_pps" -v x="$np_avg" -v y="$ip_avg" 'BEGIN {
 	printf "    rate %.2fx iputils (aim: >= 1); avg rtt %+.1f us (aim: within 5)\n", a / b, x - y
 }'
-for f in netprog.q iputils.q netprog.dots iputils.dots; do
+for f in netprog.q iputils.q netprog.dots iputils.dots cref.q cref6.q; do
+	[ -f "$tmp/$f" ] || continue
 	echo "  runs $f (wall_ms pps avg_us): $(tr '\n' ';' <"$tmp/$f")"
 done

@@ -51,8 +51,8 @@ func FuzzClassify(f *testing.F) {
 				t.Errorf("counted an error for seq %d, never sent", e.Seq)
 			}
 		}
-		pk, err := p.parse(b)
-		if err != nil {
+		var pk Packet
+		if err := p.parse(&pk, b); err != nil {
 			return
 		}
 		p.classify(&pk, pk.TTL, time.Now(), netip.Addr{})
@@ -101,8 +101,8 @@ func TestClassifyDoesNotAllocate(t *testing.T) {
 	from := netip.MustParseAddr("198.18.2.2")
 	now := time.Now()
 	allocs := testing.AllocsPerRun(1000, func() {
-		pk, err := p.parse(b)
-		if err != nil {
+		var pk Packet
+		if err := p.parse(&pk, b); err != nil {
 			t.Fatal(err)
 		}
 		p.classify(&pk, pk.TTL, now, from)

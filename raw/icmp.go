@@ -86,48 +86,64 @@ var (
 // ParseIPv4 decodes what a raw IPv4 ICMP socket receives: the IP header (its
 // length from IHL, options and all) and the ICMP message after it.
 func ParseIPv4(b []byte) (Packet, error) {
-	if len(b) < 20 {
-		return Packet{}, ErrShort
-	}
-	if b[0]>>4 != 4 {
-		return Packet{}, ErrBadHeader
-	}
-	hlen := int(b[0]&0x0f) * 4
-	if hlen < 20 {
-		return Packet{}, ErrBadHeader
-	}
-	if len(b) < hlen+icmpHeaderLen {
-		return Packet{}, ErrShort
-	}
-	if b[9] != protoICMP {
-		return Packet{}, ErrNotICMP
-	}
-	p, err := ParseICMP(b[hlen:], false)
-	p.TTL = int(b[8])
+	var p Packet
+	err := decodeIPv4(&p, b)
 	return p, err
 }
 
 // ParseICMP decodes an ICMP (v6 false) or ICMPv6 message with no IP header
 // before it: what ICMP datagram sockets and raw ICMPv6 sockets receive.
 func ParseICMP(b []byte, v6 bool) (Packet, error) {
+	var p Packet
+	err := decodeICMP(&p, b, v6)
+	return p, err
+}
+
+// decodeIPv4 is ParseIPv4 into *p, and decodeICMP ParseICMP: a Pinger
+// decodes every packet into the one Packet it keeps, since a Packet (about
+// 120 bytes) returned by value is copied again at each call it passes back
+// through, and a flood decodes one every few microseconds.
+func decodeIPv4(p *Packet, b []byte) error {
+	*p = Packet{}
+	if len(b) < 20 {
+		return ErrShort
+	}
+	if b[0]>>4 != 4 {
+		return ErrBadHeader
+	}
+	hlen := int(b[0]&0x0f) * 4
+	if hlen < 20 {
+		return ErrBadHeader
+	}
+	if len(b) < hlen+icmpHeaderLen {
+		return ErrShort
+	}
+	if b[9] != protoICMP {
+		return ErrNotICMP
+	}
+	err := decodeICMP(p, b[hlen:], false)
+	p.TTL = int(b[8])
+	return err
+}
+
+func decodeICMP(p *Packet, b []byte, v6 bool) error {
+	*p = Packet{TTL: -1}
 	if len(b) < icmpHeaderLen {
-		return Packet{TTL: -1}, ErrShort
+		return ErrShort
 	}
-	p := Packet{
-		Type: int(b[0]), Code: int(b[1]), TTL: -1, Len: len(b),
-		ChecksumOK: v6 || Checksum(b) == 0,
-		Info:       binary.BigEndian.Uint32(b[4:8]),
-	}
+	p.Type, p.Code, p.Len = int(b[0]), int(b[1]), len(b)
+	p.ChecksumOK = v6 || Checksum(b) == 0
+	p.Info = binary.BigEndian.Uint32(b[4:8])
 	if isEcho(p.Type, v6) {
 		p.ID = binary.BigEndian.Uint16(b[4:])
 		p.Seq = binary.BigEndian.Uint16(b[6:])
 		p.Data = b[icmpHeaderLen:]
-		return p, nil
+		return nil
 	}
 	if isError(p.Type, v6) {
-		parseQuoted(&p, b[icmpHeaderLen:], v6)
+		parseQuoted(p, b[icmpHeaderLen:], v6)
 	}
-	return p, nil
+	return nil
 }
 
 func isEcho(t int, v6 bool) bool {

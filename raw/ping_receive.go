@@ -37,8 +37,8 @@ func (p *Pinger) drain() (n int, empty bool, err error) {
 
 // handle looks at one received datagram and counts it if it is ours.
 func (p *Pinger) handle(m *sys.Msg) {
-	pk, err := p.parse(m.Data[:min(m.N, len(m.Data))])
-	if err != nil {
+	pk := &p.pk
+	if err := p.parse(pk, m.Data[:min(m.N, len(m.Data))]); err != nil {
 		return
 	}
 	at := time.Time{}
@@ -60,16 +60,16 @@ func (p *Pinger) handle(m *sys.Msg) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	p.classify(&pk, ttl, at, m.FromIP())
+	p.classify(pk, ttl, at, m.FromIP())
 }
 
-// parse decodes a datagram as this Pinger's socket delivers it: with the
-// IPv4 header on a raw IPv4 socket, without on the others.
-func (p *Pinger) parse(b []byte) (Packet, error) {
+// parse decodes a datagram into pk as this Pinger's socket delivers it: with
+// the IPv4 header on a raw IPv4 socket, without on the others.
+func (p *Pinger) parse(pk *Packet, b []byte) error {
 	if p.v6 || p.dgram {
-		return ParseICMP(b, p.v6)
+		return decodeICMP(pk, b, p.v6)
 	}
-	return ParseIPv4(b)
+	return decodeIPv4(pk, b)
 }
 
 // classify counts a parsed packet: a reply to one of our requests, an error
@@ -110,11 +110,12 @@ func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 	}
 }
 
-// reply counts an echo reply the way iputils' gather_statistics does.
+// reply counts an echo reply the way iputils' gather_statistics does, then
+// reports it to OnReply, if anyone listens.
 func (p *Pinger) reply(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 	st := &p.st
-	r := &p.lastReply
-	*r = Reply{Seq: int(pk.Seq), From: from, Bytes: pk.Len, TTL: ttl, At: at, Data: pk.Data, WrongByte: -1}
+	var rtt time.Duration
+	hasRTT, dup := false, false
 	p.mu.Lock()
 	if pk.ChecksumOK {
 		p.seqs.acknowledge(pk.Seq, st.Transmitted)
@@ -127,7 +128,7 @@ func (p *Pinger) reply(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 		us := at.Sub(sent).Microseconds()
 		switch {
 		case !pk.ChecksumOK:
-			r.RTT, r.HasRTT = time.Duration(max(us, 0))*time.Microsecond, true
+			rtt, hasRTT = time.Duration(max(us, 0))*time.Microsecond, true
 		case sent.Before(p.start) || us < 0:
 			// Sent before we began, or after it came back: a forged
 			// (or damaged) timestamp, or a stepped clock. iputils
@@ -135,22 +136,27 @@ func (p *Pinger) reply(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 			// 1970 stamp would then own max, avg and mdev for the run.
 			st.BadTimes++
 		default:
-			r.RTT, r.HasRTT = time.Duration(us)*time.Microsecond, true
+			rtt, hasRTT = time.Duration(us)*time.Microsecond, true
 			st.addRTT(us)
 		}
 	}
 	switch {
 	case !pk.ChecksumOK:
 		st.Corrupted++
-		r.BadChecksum = true
 	case p.seqs.test(pk.Seq):
 		st.Duplicates++
-		r.Dup = true
+		dup = true
 	default:
 		p.seqs.set(pk.Seq)
 		st.Received++
 	}
 	p.mu.Unlock()
+	if p.cfg.OnReply == nil {
+		return // nobody to tell (ping -q): no report to fill in
+	}
+	r := &p.lastReply
+	*r = Reply{Seq: int(pk.Seq), From: from, Bytes: pk.Len, TTL: ttl, At: at, RTT: rtt, HasRTT: hasRTT,
+		Dup: dup, BadChecksum: !pk.ChecksumOK, Data: pk.Data, WrongByte: -1}
 	r.Truncated = pk.Len < p.size+icmpHeaderLen
 	if !r.Truncated {
 		want := p.out[icmpHeaderLen:]
@@ -161,9 +167,7 @@ func (p *Pinger) reply(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 			}
 		}
 	}
-	if p.cfg.OnReply != nil {
-		p.cfg.OnReply(r)
-	}
+	p.cfg.OnReply(r)
 }
 
 // errTime is when the error queue entry just read arrived: its

@@ -29,6 +29,7 @@ type Pinger struct {
 	interval time.Duration
 	out      []byte // the request: ICMP header and data
 	msg      sys.Msg
+	pk       Packet // the packet msg holds, decoded (decodeIPv4)
 	errq     sys.Msg
 	seqs     seqTable
 	start    time.Time

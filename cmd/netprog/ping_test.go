@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -407,5 +408,70 @@ func TestPingShortIntervalNeedsRoot(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, "cannot flood; minimal interval allowed for user is 2ms") {
 			t.Errorf("ping %v as nobody: exit %d, stderr %q", args, code, errOut)
 		}
+	}
+}
+
+// TestPingFloodPrivateFileTable: a flood gives its thread a file table of its
+// own (unshare(CLONE_FILES), privateFileTable) after everything it needs is
+// open and before the first request; a ping at an interval does not. And
+// the flood still does what the goroutines beside the run are for: SIGQUIT
+// prints a status line, SIGINT ends it with the statistics, exit 0.
+func TestPingFloodPrivateFileTable(t *testing.T) {
+	t.Parallel()
+	needRoot(t)
+	for _, tc := range []struct {
+		args    []string
+		private bool
+	}{
+		{[]string{"-f", "-q", "-c", "200"}, true},
+		{[]string{"-f", "-c", "200"}, true},
+		{[]string{"-c", "2", "-i", "0.2"}, false},
+	} {
+		args := append(append([]string{"--trace", "ping"}, tc.args...), "127.0.0.1")
+		out, errOut, code := runNetprog(t, "", args...)
+		if code != 0 {
+			t.Fatalf("netprog %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		unshare := strings.Index(errOut, "unshare(CLONE_FILES) = 0\n")
+		send := strings.Index(errOut, "sendto(")
+		switch {
+		case send < 0:
+			t.Errorf("netprog %v traced no sendto:\n%s", args, errOut)
+		case tc.private && (unshare < 0 || unshare > send):
+			t.Errorf("netprog %v: want unshare(CLONE_FILES) before the first sendto:\n%s", args, tail(errOut, 20))
+		case !tc.private && unshare >= 0:
+			t.Errorf("netprog %v unshares its file table; only a flood should", args)
+		}
+	}
+
+	cmd := exec.Command(netprogBin, "ping", "-f", "-q", "127.0.0.1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb lockedBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	r := bufio.NewReader(stdout)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "PING ") {
+		t.Fatalf("flood header: %q, %v\n%s", line, err, errb.String())
+	}
+	cmd.Process.Signal(syscall.SIGQUIT) // ping's once the header shows
+	status := regexp.MustCompile(`\r\d+/\d+ packets, \d+% loss`)
+	for deadline := time.Now().Add(20 * time.Second); !status.MatchString(errb.String()); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no SIGQUIT status line from a flood on stderr: %q", errb.String())
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	rest, _ := io.ReadAll(r)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("flood after SIGINT: %v (want exit 0)\n%s", err, errb.String())
+	}
+	if !regexp.MustCompile(`\n\d+ packets transmitted, \d+ received`).Match(rest) {
+		t.Errorf("no statistics after SIGINT:\n%s", rest)
 	}
 }
