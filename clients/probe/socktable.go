@@ -180,34 +180,53 @@ func Listens(pid int, udp bool, port int) bool { return ServerPid(pid, udp, port
 // descendants, parents before children) that holds a socket listening on
 // port (TCP) or bound to it (UDP): the server, where pid may be a wrapper
 // that runs it as a child. 0 when none does.
+//
+// The tree's own sockets are looked up first: a few descriptor directories
+// are cheap to read, the kernel's socket table is not (after a load test it
+// has tens of thousands of TIME_WAIT lines), and a server still starting
+// holds no socket at all. Launchers ask this every few milliseconds.
 func ServerPid(pid int, udp bool, port int) int {
+	pids, states := Proc{pid}.Tree()
+	first := map[string]int{} // socket inode -> the first of pids that holds it
+	for i, p := range pids {
+		if states[p] == 'Z' {
+			continue
+		}
+		for _, inode := range (Proc{p}).sockets() {
+			if _, seen := first[inode]; !seen {
+				first[inode] = i
+			}
+		}
+	}
+	if len(first) == 0 {
+		return 0
+	}
 	proto := "tcp"
 	if udp {
 		proto = "udp"
 	}
-	inodes := boundInodes(proto, port)
-	if len(inodes) == 0 {
-		return 0 // the cheap test first: no need to walk /proc
-	}
-	pids, _ := Proc{pid}.Tree()
-	for _, p := range pids {
-		for _, inode := range inodes {
-			if len((Proc{p}).holdersSelf(inode)) > 0 {
-				return p
-			}
+	best := -1
+	for _, inode := range boundInodes(proto, port) {
+		if i, ok := first[inode]; ok && (best < 0 || i < best) {
+			best = i
 		}
 	}
-	return 0
+	if best < 0 {
+		return 0
+	}
+	return pids[best]
 }
 
-// holdersSelf is holders for the process alone, not its tree.
-func (p Proc) holdersSelf(inode string) []int {
-	link := "socket:[" + inode + "]"
+// sockets lists the inodes of the sockets the process holds (its
+// descriptors that link to "socket:[N]").
+func (p Proc) sockets() []string {
+	var inodes []string
 	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Pid))
 	for _, e := range ents {
-		if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", p.Pid, e.Name())); l == link {
-			return []int{p.Pid}
+		l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", p.Pid, e.Name()))
+		if inode, ok := strings.CutPrefix(l, "socket:["); ok {
+			inodes = append(inodes, strings.TrimSuffix(inode, "]"))
 		}
 	}
-	return nil
+	return inodes
 }
