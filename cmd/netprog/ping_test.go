@@ -193,18 +193,7 @@ func TestPingFlagsAfterHost(t *testing.T) {
 func TestPingSignals(t *testing.T) {
 	t.Parallel()
 	needRoot(t)
-	cmd := exec.Command(netprogBin, "ping", "-i", "0.05", "127.0.0.1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errb lockedBuffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	r := bufio.NewReader(stdout)
+	cmd, r, errb := startPing(t, "-i", "0.05", "127.0.0.1")
 	var out strings.Builder
 	for replies := 0; replies < 3; {
 		line, err := r.ReadString('\n')
@@ -244,6 +233,24 @@ func TestPingSignals(t *testing.T) {
 	if got, _ := strconv.Atoi(m[2]); got < sent-1 {
 		t.Errorf("%d of %d requests answered on loopback:\n%s", got, sent, rest)
 	}
+}
+
+// startPing starts `netprog ping args...`: its stdout to read, its stderr
+// as it grows; the process is killed when the test ends.
+func startPing(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(netprogBin, append([]string{"ping"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errb := &lockedBuffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, bufio.NewReader(stdout), errb
 }
 
 // startResponder runs `netprog icmp-responder` in ns.
@@ -444,18 +451,7 @@ func TestPingFloodPrivateFileTable(t *testing.T) {
 		}
 	}
 
-	cmd := exec.Command(netprogBin, "ping", "-f", "-q", "127.0.0.1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errb lockedBuffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	r := bufio.NewReader(stdout)
+	cmd, r, errb := startPing(t, "-f", "-q", "127.0.0.1")
 	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "PING ") {
 		t.Fatalf("flood header: %q, %v\n%s", line, err, errb.String())
 	}
