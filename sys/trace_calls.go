@@ -183,17 +183,6 @@ func traceSetns(fd, nstype int, err error) {
 	trace("setns", itoa(fd)+", "+name, 0, err)
 }
 
-func traceUnshare(flags int, err error) {
-	if !Tracing() {
-		return
-	}
-	name := "0x" + strconv.FormatInt(int64(flags), 16)
-	if flags == unix.CLONE_FILES {
-		name = "CLONE_FILES"
-	}
-	trace("unshare", name, 0, err)
-}
-
 func traceSIOCOUTQ(fd, n int, err error) {
 	if !Tracing() {
 		return

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -271,9 +270,6 @@ func runPing(o *pingOptions, host string) error {
 	}
 	pp.w.Flush()
 
-	if o.flood {
-		privateFileTable()
-	}
 	st, err := p.Run(ctx)
 	signal.Stop(quit)
 	close(done)
@@ -288,28 +284,4 @@ func runPing(o *pingOptions, host string) error {
 		return &exitError{1}
 	}
 	return nil
-}
-
-// privateFileTable gives the pinging thread a file descriptor table of its
-// own (sys.UnshareFiles: unshare(CLONE_FILES)) for a flood. The Go runtime
-// runs ping on about seven threads, and while they share one table each
-// sendto and recvmsg takes and drops a reference to the socket's file, where
-// iputils, a process of one thread, only borrows it: bench/ping.sh measures
-// that as 1-2% of a flood on loopback (its C floor, alone and with idle
-// threads).
-//
-// It is safe only because nothing opens or closes a descriptor from now
-// on: the goroutines beside the run only read the counts, write to stderr
-// and signal the eventfd, all open before the copy, and a flood prints no
-// names. A name lookup here would open sockets, and the first pollable one
-// starts the runtime's poller with an epoll descriptor in this thread's
-// table alone: the other threads then wait on a descriptor they do not have
-// ("netpoll failed"; TestPingHostForms crashed so when every ping did
-// this). The thread keeps its lock: main.go's init holds it already, and a
-// second lock keeps it if ping ever runs elsewhere (the runtime then ends
-// the thread with its goroutine). A failure (a seccomp filter that forbids
-// unshare) costs only the time.
-func privateFileTable() {
-	runtime.LockOSThread()
-	sys.UnshareFiles()
 }
