@@ -64,9 +64,11 @@ bench-quick: build
 
 # The README's strace runs and cmd/netprog/testdata/strace/*.golden, written
 # from fresh runs of every strace command the README prints (root and strace
-# needed; cmd/netprog/strace_lessons_test.go holds the commands).
+# needed; cmd/netprog/strace_lessons_test.go holds the commands), and its
+# excerpts of program output, from the tests that run them
+# (cmd/netprog/readme_output_test.go lists them).
 readme-strace:
-	$(GO) test -count=1 -run '^TestStraceLessons$$' ./cmd/netprog -update-strace
+	$(GO) test -count=1 -run '^(TestStraceLessons|TestReadmeTrace|TestReadmePing|TestCheckExpected|TestUringUnavailable|TestTracerouteThroughRouter)$$' ./cmd/netprog -update-strace
 
 lint:
 	$(GO) vet ./...

@@ -307,8 +307,62 @@ func TestCheckExpected(t *testing.T) {
 				t.Errorf("exit %d (want %d), findings %q (want %q), skips %q (want %q):\n%s",
 					r.code, want, r.findings, wantFindings, r.skips, c.skips, r.card())
 			}
+			if c.name == readmeCheckRow {
+				checkReadmeCard(t, c, r)
+			}
 		})
 	}
 	slices.Sort(times)
 	t.Logf("the table in %v, %d at a time; each run: %s", time.Since(start).Round(100*time.Millisecond), checkParallel, strings.Join(times, ", "))
+}
+
+// readmeCheckRow is the row whose run the README shows (its output block
+// check-echo): the notes' echo server, as the notes run it.
+const readmeCheckRow = "tcp-echoserver.py"
+
+// checkReadmeCard checks the README's check excerpt against the row: it is
+// a run of this row, rendered as `netprog check` prints it without -json
+// (the card's own code), with the script's path as typed from the top of
+// the repository; and it gives every probe the verdict the row expects,
+// which this run was just held to. With -update-strace it writes this run,
+// if the run is the row's plain case (no verdict excused by a loaded
+// machine).
+func checkReadmeCard(t *testing.T, c checkCase, r checkRun) {
+	t.Helper()
+	proto, ok := checkProtocols()[c.program]
+	if !ok {
+		t.Fatalf("no protocol for %s", c.program)
+	}
+	card := &checkCard{program: r.doc.Program, addr: r.doc.Address, proto: proto, server: r.doc.Server,
+		results: r.doc.Results, elapsed: time.Duration(r.doc.Seconds * float64(time.Second))}
+	var b strings.Builder
+	card.writeText(&b)
+	text := strings.ReplaceAll(b.String(), " testdata/course/", " cmd/netprog/testdata/course/")
+	command := "./netprog check " + c.program + " 127.0.0.1:{port} -- " +
+		strings.ReplaceAll(strings.Join(c.command, " "), "testdata/course/", "cmd/netprog/testdata/course/")
+	verdicts := regexp.MustCompile(`(?m)^(PASS|FINDING|SKIP) +(\S+)`)
+	expected := func(block string) bool {
+		ms := verdicts.FindAllStringSubmatch(block, -1)
+		if len(ms) != len(r.doc.Results) {
+			return false
+		}
+		for i, m := range ms {
+			want := "PASS"
+			switch {
+			case slices.Contains(c.findings, m[2]):
+				want = "FINDING"
+			case slices.Contains(c.skips, m[2]):
+				want = "SKIP"
+			}
+			if m[1] != want || m[2] != r.doc.Results[i].Probe {
+				return false
+			}
+		}
+		return strings.Contains(block, "$ "+command+"\n")
+	}
+	if *updateStrace && !expected(text+"$ "+command+"\n") {
+		t.Fatalf("this run of %s is not the row's plain case (a verdict a loaded machine excuses): run make readme-strace again:\n%s", c.name, text)
+	}
+	checkReadmeOutput(t, "check-echo", "cmd/netprog/check_test.go", outputBlock(command, text),
+		func(readme, _ string) bool { return expected(readme) })
 }

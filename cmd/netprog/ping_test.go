@@ -358,6 +358,13 @@ func TestTracerouteThroughRouter(t *testing.T) {
 			` 2  ` + regexp.QuoteMeta(tc.dst) + `(  \d+\.\d{3} ms){3}\n$`)
 		if code != 0 || !re.MatchString(out) {
 			t.Errorf("traceroute %s: exit %d, stderr %q:\n%s", tc.dst, code, errOut, out)
+		} else if tc.dst == netnstest.AddrB {
+			// The README's traceroute: this run, from A through the router R.
+			rtts := regexp.MustCompile(`\d+\.\d+ ms`)
+			checkReadmeOutput(t, "traceroute", "cmd/netprog/ping_test.go",
+				outputBlock("sudo ./netprog traceroute -n -w 10 "+tc.dst, out), func(readme, run string) bool {
+					return rtts.ReplaceAllString(readme, "T ms") == rtts.ReplaceAllString(run, "T ms")
+				})
 		}
 	}
 	// A silent destination: stars, and exit 1 at -m.

@@ -390,6 +390,13 @@ func TestStraceLessons(t *testing.T) {
 		}
 	}
 	if *updateStrace && !t.Failed() {
+		// Read afresh: the output blocks' tests may have written it since.
+		readmeMu.Lock()
+		defer readmeMu.Unlock()
+		readme, err := os.ReadFile(readmePath)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(readmePath, []byte(writeBlocks(string(readme), blocks)), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -125,6 +125,10 @@ func TestUringUnavailable(t *testing.T) {
 			if strings.Contains(stdout.String(), "listening on") {
 				t.Errorf("it listened before failing: %q", stdout.String())
 			}
+			if tt.errno == unix.EPERM {
+				checkReadmeOutput(t, "uring-eperm", "cmd/netprog/uring_test.go",
+					outputBlock("./netprog echo-server -model uring -port 0", stderr.String()), nil)
+			}
 		})
 	}
 }
