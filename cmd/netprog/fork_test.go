@@ -491,6 +491,15 @@ func TestForkDemo(t *testing.T) {
 	if strings.Count(out, "Before the fork") != 1 {
 		t.Errorf("'Before the fork' printed more than once:\n%s", out)
 	}
+	// The README's run of it: the same lines, in whichever order the two
+	// processes got to them.
+	checkReadmeOutput(t, "fork-demo", "cmd/netprog/fork_test.go", outputBlock("./netprog fork-demo -sleep 100ms", out),
+		func(readme, run string) bool {
+			a, b := strings.Split(maskNumbers(readme), "\n"), strings.Split(maskNumbers(run), "\n")
+			slices.Sort(a)
+			slices.Sort(b)
+			return slices.Equal(a, b)
+		})
 }
 
 // TestZombieDemoReap: the child is seen as a zombie in /proc, then reaped
@@ -516,6 +525,7 @@ func TestZombieDemoReap(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	checkReadmeOutput(t, "zombie-demo", "cmd/netprog/fork_test.go", outputBlock("./netprog zombie-demo -sleep 50ms -reap", out), nil)
 }
 
 // TestZombieDemoSubreaper: without -reap the parent exits and leaves its

@@ -515,6 +515,18 @@ func TestServerClosedConnection(t *testing.T) {
 // the name cannot be found, and no query can leave the machine.
 func TestUnresolvableName(t *testing.T) {
 	t.Parallel()
+	stderr, code := runUnresolvable(t, "echo-client", "-host", "nosuch.invalid")
+	if want := "netprog echo-client: resolve nosuch.invalid: name or service not known\n"; code != 2 || stderr != want {
+		t.Errorf("exit %d, stderr %q; want %q (exit 2)", code, stderr, want)
+	}
+}
+
+// runUnresolvable runs netprog with args in network and mount namespaces of
+// its own whose host table is the only source of names, so that a lookup
+// fails without a query leaving the machine; it skips where that cannot be
+// made. It returns the stderr and exit status.
+func runUnresolvable(t *testing.T, args ...string) (string, int) {
+	t.Helper()
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("unshare(1) is not installed (util-linux)")
 	}
@@ -529,8 +541,8 @@ func TestUnresolvableName(t *testing.T) {
 	if out, err := probe.CombinedOutput(); err != nil {
 		t.Skipf("cannot make network and mount namespaces here (need root): %v %s", err, out)
 	}
-	cmd := exec.Command("unshare", "--net", "--mount", "sh", "-c",
-		`mount --bind "$1" /etc/nsswitch.conf && exec "$2" echo-client -host nosuch.invalid`, "sh", nss, netprogBin)
+	cmd := exec.Command("unshare", append([]string{"--net", "--mount", "sh", "-c",
+		`mount --bind "$1" /etc/nsswitch.conf && shift && exec "$@"`, "sh", nss, netprogBin}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -538,15 +550,26 @@ func TestUnresolvableName(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	}
-	if want := "netprog echo-client: resolve nosuch.invalid: name or service not known\n"; code != 2 || stderr.String() != want {
-		t.Errorf("exit %d, stderr %q; want %q (exit 2)", code, stderr.String(), want)
-	}
+	return stderr.String(), code
 }
 
 // TestPrivilegedPort binds below ip_unprivileged_port_start as user nobody
 // (setpriv drops root): permission denied, exit 2.
 func TestPrivilegedPort(t *testing.T) {
 	t.Parallel()
+	for _, server := range []string{"echo-server", "greet-server"} {
+		stderr, code := runAsNobody(t, server, "-port", "80")
+		if want := "netprog " + server + ": bind 127.0.0.1:80: permission denied\n"; code != 2 || stderr != want {
+			t.Errorf("%s as nobody: exit %d, stderr %q; want %q (exit 2)", server, code, stderr, want)
+		}
+	}
+}
+
+// runAsNobody runs netprog with args as user nobody, with no capabilities,
+// where port 80 is privileged (it skips elsewhere, and where it cannot
+// switch users); it returns the stderr and exit status.
+func runAsNobody(t *testing.T, args ...string) (string, int) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to become another user with setpriv")
 	}
@@ -556,12 +579,13 @@ func TestPrivilegedPort(t *testing.T) {
 	if _, _, start := fndPortSysctls(t); start <= 80 {
 		t.Skipf("ip_unprivileged_port_start is %d: port 80 is not privileged here", start)
 	}
-	// nobody must be able to reach the binary: a directory of its own, 0755.
+	// nobody must be able to reach the binary: a directory of its own, 0755,
+	// right in /tmp (t.TempDir's parent is 0700).
 	dir, err := os.MkdirTemp("", "netprog-nobody")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	bin := filepath.Join(dir, "netprog")
 	data, err := os.ReadFile(netprogBin)
 	if err != nil {
@@ -571,19 +595,15 @@ func TestPrivilegedPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
-	for _, server := range []string{"echo-server", "greet-server"} {
-		cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bin, server, "-port", "80")
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		code := -1
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		if want := "netprog " + server + ": bind 127.0.0.1:80: permission denied\n"; code != 2 || stderr.String() != want {
-			t.Errorf("%s as nobody: exit %d (%v), stderr %q; want %q (exit 2)", server, code, err, stderr.String(), want)
-		}
+	cmd := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", bin}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	code := -1
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
 	}
+	return stderr.String(), code
 }
 
 // TestServersSeeEndOfFile: a client that connects and closes at once is an

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"regexp"
@@ -46,8 +47,11 @@ func readmeOutputs(t *testing.T) map[string]string {
 }
 
 // outputBlock renders a block's body: the command as a user types it, then
-// what the run printed, in a fence.
+// what the run printed, in a fence (no command line when command is "").
 func outputBlock(command, output string) string {
+	if command == "" {
+		return "```\n" + strings.TrimRight(output, "\n") + "\n```\n"
+	}
 	return "```\n$ " + command + "\n" + strings.TrimRight(output, "\n") + "\n```\n"
 }
 
@@ -103,6 +107,9 @@ func maskNumbers(s string) string { return anyNumber.ReplaceAllString(s, "N") }
 // a block no test writes is found (TestReadmeOutputsHaveTests).
 var readmeOutputTests = map[string]string{
 	"trace-bind":  "TestReadmeTrace",
+	"errors":      "TestReadmeErrors",
+	"fork-demo":   "TestForkDemo",
+	"zombie-demo": "TestZombieDemoReap",
 	"check-echo":  "TestCheckExpected",
 	"uring-eperm": "TestUringUnavailable",
 	"ping":        "TestReadmePing",
@@ -158,4 +165,60 @@ func TestReadmePing(t *testing.T) {
 		func(readme, run string) bool {
 			return strings.Join(masked(readme), "\n") == strings.Join(masked(run), "\n")
 		})
+}
+
+// TestReadmeErrors: the README's examples of the one-line errors and their
+// exit statuses: a port in use, a connection refused, a name that does not
+// resolve (in namespaces where no query can leave), a privileged port as
+// user nobody. Each is also tested on its own (foundation_test.go); here
+// they are run once more for the excerpt.
+func TestReadmeErrors(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	refusing := fndRefusingPort(t)
+	type run struct {
+		stderr string
+		code   int
+		note   string
+	}
+	var runs []run
+	_, errOut, code := runNetprog(t, "", "echo-server", "-port", port)
+	runs = append(runs, run{errOut, code, ""})
+	_, errOut, code = runNetprog(t, "", "echo-client", "-port", refusing)
+	runs = append(runs, run{errOut, code, ""})
+	errOut, code = runUnresolvable(t, "echo-client", "-host", "nosuch.invalid")
+	runs = append(runs, run{errOut, code, ""})
+	errOut, code = runAsNobody(t, "echo-server", "-port", "80")
+	runs = append(runs, run{errOut, code, ", as a normal user"})
+	wants := []struct {
+		line string
+		code int
+	}{
+		{"netprog echo-server: bind 127.0.0.1:" + port + ": address already in use", 2},
+		{"netprog echo-client: connect 127.0.0.1:" + refusing + ": connection refused", 1},
+		{"netprog echo-client: resolve nosuch.invalid: name or service not known", 2},
+		{"netprog echo-server: bind 127.0.0.1:80: permission denied", 2},
+	}
+	width := 0
+	for i, r := range runs {
+		if r.stderr != wants[i].line+"\n" || r.code != wants[i].code {
+			t.Fatalf("stderr %q, exit %d; want %q, exit %d", r.stderr, r.code, wants[i].line, wants[i].code)
+		}
+		width = max(width, len(wants[i].line))
+	}
+	var b strings.Builder
+	for _, r := range runs {
+		fmt.Fprintf(&b, "%-*s (exit %d%s)\n", width, strings.TrimSuffix(r.stderr, "\n"), r.code, r.note)
+	}
+	// Numbers masked, and the padding with them: a port of four digits
+	// pads its line by one more space.
+	spaces := regexp.MustCompile(` +`)
+	checkReadmeOutput(t, "errors", "cmd/netprog/readme_output_test.go", outputBlock("", b.String()), func(readme, run string) bool {
+		return spaces.ReplaceAllString(maskNumbers(readme), " ") == spaces.ReplaceAllString(maskNumbers(run), " ")
+	})
 }
