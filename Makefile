@@ -68,7 +68,7 @@ bench-quick: build
 # excerpts of program output, from the tests that run them
 # (cmd/netprog/readme_output_test.go lists them).
 readme-strace:
-	$(GO) test -count=1 -run '^(TestStraceLessons|TestReadmeTrace|TestReadmePing|TestCheckExpected|TestUringUnavailable|TestTracerouteThroughRouter|TestReadmeErrors|TestForkDemo|TestZombieDemoReap)$$' ./cmd/netprog -update-strace
+	$(GO) test -count=1 -run '^(TestStraceLessons|TestReadmeTrace|TestReadmePing|TestCheckExpected|TestUringUnavailable|TestTracerouteThroughRouter|TestReadmeErrors|TestForkDemo|TestZombieDemoReap|TestReadmeUringSummary|TestReadmeReuseportSummary)$$' ./cmd/netprog -update-strace
 
 lint:
 	$(GO) vet ./...

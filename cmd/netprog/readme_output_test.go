@@ -106,14 +106,16 @@ func maskNumbers(s string) string { return anyNumber.ReplaceAllString(s, "N") }
 // readmeOutputTests names the test that writes each output block, so that
 // a block no test writes is found (TestReadmeOutputsHaveTests).
 var readmeOutputTests = map[string]string{
-	"trace-bind":  "TestReadmeTrace",
-	"errors":      "TestReadmeErrors",
-	"fork-demo":   "TestForkDemo",
-	"zombie-demo": "TestZombieDemoReap",
-	"check-echo":  "TestCheckExpected",
-	"uring-eperm": "TestUringUnavailable",
-	"ping":        "TestReadmePing",
-	"traceroute":  "TestTracerouteThroughRouter",
+	"trace-bind":        "TestReadmeTrace",
+	"errors":            "TestReadmeErrors",
+	"fork-demo":         "TestForkDemo",
+	"zombie-demo":       "TestZombieDemoReap",
+	"check-echo":        "TestCheckExpected",
+	"uring-eperm":       "TestUringUnavailable",
+	"ping":              "TestReadmePing",
+	"traceroute":        "TestTracerouteThroughRouter",
+	"uring-summary":     "TestReadmeUringSummary",
+	"reuseport-summary": "TestReadmeReuseportSummary",
 }
 
 // TestReadmeOutputsHaveTests: every output block of the README is one a
