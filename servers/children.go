@@ -71,14 +71,15 @@ type children struct {
 	cfg *Config
 	st  *Stats
 
-	order     []*child       // the live children, oldest first: the order of the poll set
-	byPidfd   map[int]*child // the watched ones, by pidfd
-	spare     []*child       // records of reaped children, for newChild
-	unwatched int            // live children without a pidfd
-	lost      int            // of those, ownerReaps children the model lost track of (orphan)
-	free      []int          // slots of reaped children
-	next      int            // first slot never used
-	counts    []childCount   // shared with the children (sys.MapShared)
+	order     []*child     // the live children, oldest first: the order of the poll set
+	byPidfd   pidfdTable   // the watched ones, by pidfd
+	recs      []child      // a record per slot (record says why)
+	spare     []*child     // records of reaped children beyond the slots, for record
+	unwatched int          // live children without a pidfd
+	lost      int          // of those, ownerReaps children the model lost track of (orphan)
+	free      []int        // slots of reaped children
+	next      int          // first slot never used
+	counts    []childCount // shared with the children (sys.MapShared)
 	mem       []byte
 	stopping  bool
 	killed    int  // ended by a signal we did not send
@@ -114,7 +115,7 @@ func newChildren(cfg *Config, st *Stats, slots int) (*children, error) {
 		return nil, err
 	}
 	return &children{
-		cfg: cfg, st: st, mem: mem, byPidfd: map[int]*child{},
+		cfg: cfg, st: st, mem: mem, recs: make([]child, slots),
 		counts: unsafe.Slice((*childCount)(unsafe.Pointer(&mem[0])), slots+1),
 	}, nil
 }
@@ -161,7 +162,7 @@ func (c *children) spawn(child func() int, args func()) (int, error) {
 // already ended is still ours (only its parent's wait removes it), so the
 // pidfd cannot name another process.
 func (c *children) add(pid, pidfd, slot int) {
-	k := c.newChild()
+	k := c.record(slot)
 	*k = child{pid: pid, pidfd: -1, slot: slot}
 	c.order = append(c.order, k)
 	if c.ownerReaps {
@@ -181,19 +182,51 @@ func (c *children) add(pid, pidfd, slot int) {
 		return
 	}
 	k.pidfd = fd
-	c.byPidfd[fd] = k
+	c.byPidfd.set(fd, k)
 }
 
-// newChild is a child record, one a reaped child left (ended) if there is
-// one: the parent allocates nothing per connection, and after each fork
-// an allocation's pages are copy-on-write faults (log.go says more).
-func (c *children) newChild() *child {
+// record is the record for a child in slot. After each fork every page the
+// parent writes is a copy-on-write fault (log.go says more), so the
+// records are one array, a record per slot, allocated once: a reaped
+// child's slot and record go to the next child, and its writes land on a
+// page the last one wrote. Children beyond the slots (they share the
+// overflow slot) get one a reaped one of them left, or a new one.
+func (c *children) record(slot int) *child {
+	if slot < len(c.recs) {
+		return &c.recs[slot]
+	}
 	if n := len(c.spare); n > 0 {
 		k := c.spare[n-1]
 		c.spare = c.spare[:n-1]
 		return k
 	}
 	return new(child)
+}
+
+// pidfdTable finds a watched child by its pidfd: a slice indexed by the
+// descriptor, which stays short (the kernel hands out the lowest free
+// number), where a map assignment would write to more pages.
+type pidfdTable []*child
+
+func (t *pidfdTable) set(fd int, k *child) {
+	for len(*t) <= fd {
+		*t = append(*t, nil)
+	}
+	(*t)[fd] = k
+}
+
+// get is the child whose pidfd is fd, nil if none is.
+func (t pidfdTable) get(fd int) *child {
+	if fd < 0 || fd >= len(t) {
+		return nil
+	}
+	return t[fd]
+}
+
+func (t pidfdTable) del(fd int) {
+	if fd >= 0 && fd < len(t) {
+		t[fd] = nil
+	}
 }
 
 // count is how many children are running (or ended and not yet reaped).

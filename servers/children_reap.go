@@ -55,12 +55,12 @@ func (c *children) reapPolled(fds []unix.PollFd) int {
 // at once; under strace -f it may wait a moment, since the kernel shows a
 // traced child's end to its tracer first.
 func (c *children) reapPidfd(fd int) bool {
-	k := c.byPidfd[fd]
+	k := c.byPidfd.get(fd)
 	if k == nil {
 		return false
 	}
 	pid, ws, err := sys.Wait4(k.pid, 0)
-	delete(c.byPidfd, fd)
+	c.byPidfd.del(fd)
 	sys.Close(fd)
 	if err != nil || pid != k.pid {
 		// ECHILD: someone else in this process reaped it (wait4(-1)).
@@ -128,7 +128,9 @@ func (c *children) ended(k *child, ws unix.WaitStatus, known bool) {
 	if !quiet {
 		c.cfg.logPid("Reaped child process: ", k.pid, how)
 	}
-	c.spare = append(c.spare, k) // no longer in order or byPidfd: newChild may reuse it
+	if k.slot >= len(c.recs) {
+		c.spare = append(c.spare, k) // no longer in order or byPidfd: record may reuse it
+	}
 }
 
 // childError explains a child's exit status, which is the errno that ended

@@ -29,7 +29,7 @@ func (c *children) stop() {
 		}
 		if fd, err := sys.PidfdOpen(k.pid); err == nil {
 			k.pidfd = fd
-			c.byPidfd[fd] = k
+			c.byPidfd.set(fd, k)
 			c.unwatched--
 		}
 	}
