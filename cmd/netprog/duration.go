@@ -24,8 +24,8 @@ func secondsVar(fs *flag.FlagSet, name string, value time.Duration, usage string
 	return &d
 }
 
-// badSeconds is what a value that is neither seconds nor a duration gets.
-var badSeconds = errors.New("want seconds (5, 0.2) or a duration (500ms, 1m30s)")
+// errBadSeconds is what a value that is neither seconds nor a duration gets.
+var errBadSeconds = errors.New("want seconds (5, 0.2) or a duration (500ms, 1m30s)")
 
 func (s *seconds) Set(v string) error {
 	d, err := parseSeconds(v)
@@ -43,7 +43,7 @@ func parseSeconds(v string) (time.Duration, error) {
 		ns := math.Round(f * float64(time.Second))
 		switch {
 		case math.IsNaN(f):
-			return 0, badSeconds
+			return 0, errBadSeconds
 		case f < 0:
 			return 0, errNegative
 		case ns >= math.MaxInt64: // 2^63 as a float64: past time.Duration's range
@@ -53,7 +53,7 @@ func parseSeconds(v string) (time.Duration, error) {
 	}
 	switch {
 	case err != nil:
-		return 0, badSeconds
+		return 0, errBadSeconds
 	case d < 0:
 		return 0, errNegative
 	}

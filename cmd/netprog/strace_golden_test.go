@@ -182,14 +182,12 @@ func whoIsWho(evs []straceEvent) *tracees {
 //
 // Everything else is the program's.
 type runtimeFilter struct {
-	tr        *tracees
-	epolls    map[int]map[string]bool // pid -> the runtime's epoll descriptors ("5")
-	eventfds  map[int]map[string]bool // pid -> the runtime's eventfds
-	named     map[int]bool            // tids that named themselves (prctl PR_SET_NAME)
-	memFiles  map[int]map[string]bool // pid -> descriptors of the runtime's files
-	mainTids  map[int]bool            // the program's main thread and its children
-	exited    map[int]bool            // processes whose main thread called exit_group
-	droppedOK map[string]bool
+	tr       *tracees
+	epolls   map[int]map[string]bool // pid -> the runtime's epoll descriptors ("5")
+	eventfds map[int]map[string]bool // pid -> the runtime's eventfds
+	named    map[int]bool            // tids that named themselves (prctl PR_SET_NAME)
+	memFiles map[int]map[string]bool // pid -> descriptors of the runtime's files
+	exited   map[int]bool            // processes whose main thread called exit_group
 }
 
 var (
@@ -205,7 +203,6 @@ var (
 	ptrData      = regexp.MustCompile(`data=\{u32=(\d+), u64=(\d+)\}`)
 	stdFcntl     = regexp.MustCompile(`^fcntl\([012]<[^,]*, F_GET(?:FD|FL)\)`)
 	fdArg        = regexp.MustCompile(`^\w+\((\d+)<`)
-	fdResult     = regexp.MustCompile(`^(\d+)<`)
 	socketAnn    = regexp.MustCompile(`\d+<(?:TCP|TCPv6|UDP|UDPv6|UNIX|UNIX-STREAM|UNIX-DGRAM|RAW|RAWv6|ICMP|ICMPv6|PING|PINGv6|NETLINK)[:>]`)
 )
 

@@ -758,11 +758,6 @@ func countEvents(evs []straceEvent, pred func(straceEvent) bool) int {
 	return n
 }
 
-// isFreeByteEvent: a passfd worker's "free" byte on its channel.
-func isFreeByteEvent(e straceEvent) bool {
-	return e.Name == "sendto" && strings.Contains(e.Text, "<UNIX-STREAM:") && strings.Contains(e.Text, `".", 1`)
-}
-
 // preforkDrive holds two connections at once, so that each worker serves
 // one (a worker serving a client is in read, not accept), then ends both.
 func preforkDrive(lr *liveRun) {
