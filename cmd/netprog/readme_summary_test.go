@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"netprog/sys"
 )
 
 // The README's excerpts of a server's summary under load (output blocks
@@ -78,12 +76,7 @@ var uringSummaryRE = regexp.MustCompile(`^io_uring: (\d+) completions from (\d+)
 // moves it).
 func TestReadmeUringSummary(t *testing.T) {
 	t.Parallel()
-	if r, err := sys.NewRing(2, 0, 0); err != nil {
-		u, _ := sys.Uname()
-		t.Skipf("io_uring unavailable on Linux %s: %v", u.Release, err)
-	} else {
-		r.Close()
-	}
+	needUring(t)
 	args := []string{"echo-server", "-model", "uring", "-raw", "-q", "-port", "0"}
 	lines := summaryLines(t, args, []string{"-conns", "400", "-duration", "1s"}, "server stopped after ", "io_uring: ")
 	if !strings.Contains(lines[0], ": served 400 connections, echoed ") {
