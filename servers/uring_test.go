@@ -14,7 +14,6 @@ import (
 	"netprog/internal/e2e"
 	"netprog/internal/protocol"
 	"netprog/servers"
-	"netprog/sys"
 )
 
 // The uring model's own tests. The cross-model test (models_test.go) runs
@@ -22,18 +21,6 @@ import (
 // fallback as well, since a kernel that has every feature never takes them
 // otherwise, and check what is particular to a server with requests in
 // flight: a stop, an idle client, a client that never reads.
-
-// needUring skips the test when this kernel (or a seccomp filter, or
-// sysctl kernel.io_uring_disabled) refuses io_uring.
-func needUring(t *testing.T) {
-	t.Helper()
-	r, err := sys.NewRing(2, 0, 0)
-	if err != nil {
-		u, _ := sys.Uname()
-		t.Skipf("io_uring unavailable on Linux %s: %v", u.Release, err)
-	}
-	r.Close()
-}
 
 // uringVariants are the ways the model can run: everything this kernel
 // has, and each fallback an older kernel would make it take.
@@ -52,7 +39,7 @@ var uringVariants = []struct {
 // otherwise), skipping the test where io_uring is refused.
 func startUring(t *testing.T, m servers.Model, cfg servers.Config) *modelServer {
 	t.Helper()
-	needUring(t)
+	e2e.NeedUring(t)
 	if cfg.Addr.Family == 0 {
 		cfg.Addr = mustResolve(t, "127.0.0.1:0")
 	}
@@ -67,7 +54,7 @@ func startUring(t *testing.T, m servers.Model, cfg servers.Config) *modelServer 
 // a megabyte in one go, exact bytes back; then serves one more, and counts
 // every connection.
 func TestUringVariants(t *testing.T) {
-	needUring(t)
+	e2e.NeedUring(t)
 	for _, v := range uringVariants {
 		t.Run(v.name, func(t *testing.T) {
 			for _, mode := range testModes {
@@ -157,7 +144,7 @@ func uringClients(t *testing.T, m servers.Model, proto protocol.Echo) {
 // of them, returns, and leaves no descriptor behind: the ring, its eventfd,
 // the listening socket and every client socket are closed.
 func TestUringStop(t *testing.T) {
-	needUring(t)
+	e2e.NeedUring(t)
 	for _, v := range uringVariants {
 		t.Run(v.name, func(t *testing.T) {
 			// The Go runtime opens its poller's descriptors on first use
@@ -214,7 +201,7 @@ func TestUringStop(t *testing.T) {
 // the sweep timer, and so is one stuck because it never reads its echo;
 // one that keeps talking is not.
 func TestUringIdleTimeout(t *testing.T) {
-	needUring(t)
+	e2e.NeedUring(t)
 	// Generous against a loaded machine: the talker's pauses (idle/5) leave
 	// 800ms of slack under the timeout.
 	const idle = time.Second
@@ -286,7 +273,7 @@ func sysctlInt(t *testing.T, path string) int {
 // tcp_rmem and tcp_wmem maxima) plus the server's bounded backlog; a server
 // that buffered without bound would take everything.
 func TestUringSlowReader(t *testing.T) {
-	needUring(t)
+	e2e.NeedUring(t)
 	// The two ways of pausing a client: cancel its multishot recv, or do
 	// not arm its next single-shot one.
 	for _, v := range []struct {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"netprog/internal/e2e"
 )
 
 // The README's excerpts of a server's summary under load (output blocks
@@ -76,7 +78,7 @@ var uringSummaryRE = regexp.MustCompile(`^io_uring: (\d+) completions from (\d+)
 // moves it).
 func TestReadmeUringSummary(t *testing.T) {
 	t.Parallel()
-	needUring(t)
+	e2e.NeedUring(t)
 	args := []string{"echo-server", "-model", "uring", "-raw", "-q", "-port", "0"}
 	lines := summaryLines(t, args, []string{"-conns", "400", "-duration", "1s"}, "server stopped after ", "io_uring: ")
 	if !strings.Contains(lines[0], ": served 400 connections, echoed ") {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"netprog/sys"
+	"netprog/internal/e2e"
 )
 
 // TestStraceUring proves the uring lesson's claim under `strace -f -yy`:
@@ -26,7 +26,7 @@ import (
 // with epoll's.
 func TestStraceUring(t *testing.T) {
 	t.Parallel()
-	needUring(t)
+	e2e.NeedUring(t)
 	s := startStraced(t, "echo-server", "-model", "uring", "-raw", "-q", "-port", "0")
 
 	const clients, rounds = 20, 50
@@ -116,16 +116,4 @@ func TestStraceUring(t *testing.T) {
 	requests := clients * rounds
 	t.Logf("%d echoes: %d io_uring_enter calls (%.2f per echo) for %d connections; calls by name: %v",
 		requests, count["io_uring_enter"], float64(count["io_uring_enter"])/float64(requests), clients, count)
-}
-
-// needUring skips a test where this kernel (or a seccomp filter) refuses
-// io_uring.
-func needUring(t *testing.T) {
-	t.Helper()
-	r, err := sys.NewRing(2, 0, 0)
-	if err != nil {
-		u, _ := sys.Uname()
-		t.Skipf("io_uring unavailable on Linux %s: %v", u.Release, err)
-	}
-	r.Close()
 }
