@@ -72,8 +72,9 @@ func waitMillis(d time.Duration) int {
 // nosplit, norace and takes no closure: a child cannot allocate one.
 //
 // It is written to be small enough for the compiler to inline (go build
-// -gcflags=-m says so): a flood ping makes two of these calls per packet,
-// and a call less between its loop and the kernel shows in bench/ping.sh.
+// -gcflags=-m says so, and internal/inlinecheck checks it): a flood ping
+// makes two of these calls per packet, and a call less between its loop and
+// the kernel shows in bench/ping.sh.
 //
 //go:nosplit
 //go:norace
