@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,19 +22,11 @@ func (p Proc) holders(inode string) []int {
 	if inode == "" {
 		return nil
 	}
-	link := "socket:[" + inode + "]"
 	pids, states := p.Tree()
 	var hold []int
 	for _, pid := range pids {
-		if states[pid] == 'Z' {
-			continue
-		}
-		ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-		for _, e := range ents {
-			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, e.Name())); l == link {
-				hold = append(hold, pid)
-				break
-			}
+		if states[pid] != 'Z' && slices.Contains((Proc{pid}).sockets(), inode) {
+			hold = append(hold, pid)
 		}
 	}
 	return hold
