@@ -15,9 +15,10 @@
 #    the avg of its rtt line.
 # 3. With a C compiler (cc, or $CC): the floor both are measured against,
 #    bench/cref/ping.c, iputils' loop and nothing else, timed the same way
-#    with -q; once alone and once with 6 idle threads, as many more as the Go
-#    runtime runs netprog's ping on (a process of several threads pays for
-#    its shared file table on every system call).
+#    with -q; alone, with 6 idle threads, as many more as the Go runtime runs
+#    netprog's ping on (a process of several threads pays for its shared file
+#    table on every system call), and with the threads and a table of its own
+#    for the pinging thread (unshare(CLONE_FILES), as netprog's flood does).
 set -eu
 NETPROG=${1:-./netprog}
 RUNS=${2:-5}
@@ -70,6 +71,7 @@ while [ "$i" -lt "$RUNS" ]; do
 	if [ -n "$CREF" ]; then
 		one cref q "$CREF"
 		one cref6 q "$CREF" -t 6
+		one cref6u q "$CREF" -t 6 -u
 	fi
 	one netprog dots "$NETPROG" ping
 	one iputils dots "$PING"
@@ -96,9 +98,11 @@ for mode in q dots; do
 	}'
 done
 if [ -n "$CREF" ]; then
-	c=$(median "$tmp/cref.q" 1) c6=$(median "$tmp/cref6.q" 1) np=$(median "$tmp/netprog.q" 1) ip=$(median "$tmp/iputils.q" 1)
-	awk -v c="$c" -v c6="$c6" -v np="$np" -v ip="$ip" 'BEGIN {
+	c=$(median "$tmp/cref.q" 1) c6=$(median "$tmp/cref6.q" 1) c6u=$(median "$tmp/cref6u.q" 1)
+	np=$(median "$tmp/netprog.q" 1) ip=$(median "$tmp/iputils.q" 1)
+	awk -v c="$c" -v c6="$c6" -v c6u="$c6u" -v np="$np" -v ip="$ip" 'BEGIN {
 		printf "    C floor, -q     alone     %7.1f ms  with 6 idle threads %7.1f ms (%+.1f ms: a shared file table)\n", c, c6, c6 - c
+		printf "                    with 6 idle threads and a table of its own %7.1f ms (%+.1f ms)\n", c6u, c6u - c
 		printf "                    netprog takes %.3fx the floor'"'"'s time, iputils %.3fx\n", np / c, ip / c
 	}'
 fi
@@ -111,7 +115,7 @@ printf "    %-8s %10s pps   avg rtt %6s us\n" netprog "$np_pps" "$np_avg" iputil
 awk -v a="$np_pps" -v b="$ip_pps" -v x="$np_avg" -v y="$ip_avg" 'BEGIN {
 	printf "    rate %.2fx iputils (aim: >= 1); avg rtt %+.1f us (aim: within 5)\n", a / b, x - y
 }'
-for f in netprog.q iputils.q netprog.dots iputils.dots cref.q cref6.q; do
+for f in netprog.q iputils.q netprog.dots iputils.dots cref.q cref6.q cref6u.q; do
 	[ -f "$tmp/$f" ] || continue
 	echo "  runs $f (wall_ms pps avg_us): $(tr '\n' ';' <"$tmp/$f")"
 done

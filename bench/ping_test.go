@@ -9,9 +9,9 @@ import (
 
 // TestPingScript runs bench/ping.sh once, briefly (one interleaved run of
 // 300 packets each), under sh as `make bench` does, and checks that it
-// prints every row: both modes beside iputils, the C floor alone and with
-// idle threads (bench/cref/ping.c, built by the script), and ping's own
-// rate. It asserts nothing about speed.
+// prints every row: both modes beside iputils, the C floor alone, with idle
+// threads, and with them and a private file table (bench/cref/ping.c, built
+// by the script), and ping's own rate. It asserts nothing about speed.
 func TestPingScript(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("flood ping needs root")
@@ -32,9 +32,11 @@ func TestPingScript(t *testing.T) {
 		`ping -q -f +netprog +[\d.]+ ms \(best +[\d.]+\) +iputils +[\d.]+ ms .* [\d.]+x iputils`,
 		`ping -f \(dots\) +netprog +[\d.]+ ms`,
 		`C floor, -q +alone +[\d.]+ ms +with 6 idle threads +[\d.]+ ms \([+-][\d.]+ ms: a shared file table\)`,
+		`with 6 idle threads and a table of its own +[\d.]+ ms \([+-][\d.]+ ms\)`,
 		`netprog takes [\d.]+x the floor's time, iputils [\d.]+x`,
 		`rate [\d.]+x iputils`,
 		`runs cref6\.q \(wall_ms pps avg_us\): [\d.]+ \d+ [\d.]+;`,
+		`runs cref6u\.q \(wall_ms pps avg_us\): [\d.]+ \d+ [\d.]+;`,
 	} {
 		if !regexp.MustCompile(row).Match(out) {
 			t.Errorf("no line matching %q in:\n%s", row, out)

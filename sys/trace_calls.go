@@ -359,3 +359,14 @@ func traceEpollWait(epfd int, events []unix.EpollEvent, ms, n int, err error) {
 	b.WriteByte(']')
 	trace("epoll_wait", itoa(epfd)+", "+b.String()+", "+itoa(len(events))+", "+itoa(ms), n, err)
 }
+
+func traceUnshare(flags int, err error) {
+	if !Tracing() {
+		return
+	}
+	name := "0x" + strconv.FormatInt(int64(flags), 16)
+	if flags == unix.CLONE_FILES {
+		name = "CLONE_FILES"
+	}
+	trace("unshare", name, 0, err)
+}

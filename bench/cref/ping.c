@@ -7,22 +7,23 @@
  * netprog and iputils are measured against.
  *
  *   cc -O2 -o cref-ping bench/cref/ping.c -lpthread -lm
- *   ./cref-ping [-t THREADS] -q -f -c COUNT 127.0.0.1     (as root)
+ *   ./cref-ping [-t THREADS] [-u] -q -f -c COUNT 127.0.0.1     (as root)
  *
  * -t starts THREADS idle threads first. The threads of a process share one
  * file table, and then every system call on a descriptor takes and drops a
  * reference to its file (fdget's slow path) where a process of one thread
- * only borrows it: netprog pays that, since the Go runtime runs ping on 7
- * threads. (A Go program cannot well unshare its table: the runtime opens
- * descriptors of its own, its poller's, whenever it first needs them, on
- * whichever thread.) -q and -f are accepted for ping's command line and
- * change nothing. It prints iputils' two summary lines.
+ * only borrows it: the Go runtime runs ping on 7 threads. -u then gives the
+ * pinging thread a table of its own (unshare(CLONE_FILES)), as netprog's
+ * flood does. -q and -f are accepted for ping's command line and change
+ * nothing. It prints iputils' two summary lines.
  */
+#define _GNU_SOURCE /* unshare */
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,21 +57,23 @@ static double us_between(struct timespec a, struct timespec b)
 
 int main(int argc, char **argv)
 {
-	int count = 0, threads = 0, opt;
-	while ((opt = getopt(argc, argv, "qfc:t:")) != -1) {
+	int count = 0, threads = 0, private = 0, opt;
+	while ((opt = getopt(argc, argv, "qfuc:t:")) != -1) {
 		if (opt == 'c') count = atoi(optarg);
 		else if (opt == 't') threads = atoi(optarg);
+		else if (opt == 'u') private = 1;
 		else if (opt != 'q' && opt != 'f') exit(2);
 	}
 	struct sockaddr_in to = { .sin_family = AF_INET };
 	if (count <= 0 || optind != argc - 1 || inet_pton(AF_INET, argv[optind], &to.sin_addr) != 1) {
-		fprintf(stderr, "usage: cref-ping [-t THREADS] -q -f -c COUNT IPV4\n");
+		fprintf(stderr, "usage: cref-ping [-t THREADS] [-u] -q -f -c COUNT IPV4\n");
 		exit(2);
 	}
 	for (int i = 0; i < threads; i++) {
 		pthread_t t;
 		if (pthread_create(&t, NULL, idle, NULL) != 0) die("pthread_create");
 	}
+	if (private && unshare(CLONE_FILES) < 0) die("unshare");
 
 	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
 	if (fd < 0) die("socket");

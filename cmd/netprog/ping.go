@@ -270,6 +270,9 @@ func runPing(o *pingOptions, host string) error {
 	}
 	pp.w.Flush()
 
+	if o.flood {
+		privateFileTable() // ping_filetable.go
+	}
 	st, err := p.Run(ctx)
 	signal.Stop(quit)
 	close(done)

@@ -425,6 +425,40 @@ func TestPingShortIntervalNeedsRoot(t *testing.T) {
 	}
 }
 
+// TestPingFloodPrivateFileTable: a flood gives its thread a file table of its
+// own (unshare(CLONE_FILES), privateFileTable) after everything it needs is
+// open and before the first request, with dots and with -q; a ping at an
+// interval does not. TestPingFloodSignals shows the goroutines beside the
+// run still do their work, TestPrivateFileTablePoller the runtime's poller.
+func TestPingFloodPrivateFileTable(t *testing.T) {
+	t.Parallel()
+	needRoot(t)
+	for _, tc := range []struct {
+		args    []string
+		private bool
+	}{
+		{[]string{"-f", "-q", "-c", "200"}, true},
+		{[]string{"-f", "-c", "200"}, true},
+		{[]string{"-c", "2", "-i", "0.2"}, false},
+	} {
+		args := append(append([]string{"--trace", "ping"}, tc.args...), "127.0.0.1")
+		out, errOut, code := runNetprog(t, "", args...)
+		if code != 0 {
+			t.Fatalf("netprog %v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		unshare := strings.Index(errOut, "unshare(CLONE_FILES) = 0\n")
+		send := strings.Index(errOut, "sendto(")
+		switch {
+		case send < 0:
+			t.Errorf("netprog %v traced no sendto:\n%s", args, errOut)
+		case tc.private && (unshare < 0 || unshare > send):
+			t.Errorf("netprog %v: want unshare(CLONE_FILES) before the first sendto:\n%s", args, tail(errOut, 20))
+		case !tc.private && unshare >= 0:
+			t.Errorf("netprog %v unshares its file table; only a flood should", args)
+		}
+	}
+}
+
 // TestPingFloodSignals: a flood, which never waits in poll on loopback,
 // still takes its signals the moment its header shows: SIGQUIT prints a
 // status line and goes on, SIGINT ends it with the statistics, exit 0.
