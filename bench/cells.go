@@ -81,6 +81,9 @@ type sample struct {
 	Errors           int64   `json:"errors"`
 	Starved          int     `json:"starved"`
 	WarmupSeconds    float64 `json:"warmup_seconds"`
+	// Repeat is the interleaved repeat the sample was measured in, from
+	// 0; paired ratios match samples by it (paired.go).
+	Repeat int `json:"repeat,omitempty"`
 }
 
 // cell is one model under one load.

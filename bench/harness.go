@@ -27,6 +27,7 @@ type harness struct {
 	servers map[string]*server
 	counter counter
 	res     *results
+	rep     int // the repeat being measured
 	done    int // runs finished, for the progress lines
 	total   int // runs planned: timedTotal + countTotal
 	// For the estimate of the time left: runs planned and finished of
@@ -123,11 +124,12 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 	// Interleaved repeats: every model takes its turn at a load before
 	// any model repeats it, and the order rotates from one repeat to the
 	// next, so a slow spell of the machine (another process, a thermal
-	// limit) hits all models alike rather than one.
+	// limit) hits all models alike rather than one. A Go model and its C
+	// references take their turns back to back (runOrder, paired.go).
 	for rep := 0; rep < cfg.Repeats; rep++ {
+		h.rep = rep
 		for _, l := range h.res.Loads {
-			for i := range cfg.Models {
-				m := cfg.Models[(i+rep)%len(cfg.Models)]
+			for _, m := range runOrder(cfg.Models, rep) {
 				if ctx.Err() != nil {
 					return h.finish(start, ctx)
 				}

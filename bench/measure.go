@@ -115,7 +115,7 @@ func (h *harness) measure(ctx context.Context, c *cell, counting bool) {
 		RequestsPerSec: r.RequestsPerSec, P50us: r.Latency.P50, P99us: r.Latency.P99, P999us: r.Latency.P999,
 		MaxUs: r.Latency.Max, Requests: r.Requests, Seconds: r.Seconds, ServerCPUSeconds: cpu,
 		ClientCPUShare: r.ClientCPUShare, ClientSyscalls: r.ClientSyscallsPerRequest,
-		Errors: r.ErrorCount(), Starved: r.Starved, WarmupSeconds: r.WarmupSeconds,
+		Errors: r.ErrorCount(), Starved: r.Starved, WarmupSeconds: r.WarmupSeconds, Repeat: h.rep,
 	}
 	if r.Requests > 0 {
 		smp.ServerCPUmsPer1k = cpu * 1e3 / float64(r.Requests) * 1e3

@@ -335,12 +335,17 @@ func againstC(b *strings.Builder, r *results) {
 		any := false
 		for _, l := range r.Loads {
 			a, c := r.cell(p[0], l), r.cell(p[1], l)
-			if a == nil || c == nil || a.Median == nil || c.Median == nil || c.Median.RequestsPerSec == 0 {
+			if a == nil || c == nil {
+				cells = append(cells, "")
+				continue
+			}
+			v, n := pairedRatio(a, c)
+			if n == 0 {
 				cells = append(cells, "")
 				continue
 			}
 			any = true
-			cells = append(cells, fmt.Sprintf("%.2f", a.Median.RequestsPerSec/c.Median.RequestsPerSec))
+			cells = append(cells, fmt.Sprintf("%.2f", v))
 		}
 		if any {
 			rows = append(rows, fmt.Sprintf("| %s ÷ %s | %s |", p[0], p[1], strings.Join(cells, " | ")))
@@ -349,7 +354,9 @@ func againstC(b *strings.Builder, r *results) {
 	if len(rows) == 0 {
 		return
 	}
-	b.WriteString("## Against C\n\nRequests per second of a model divided by its C reference's, from the medians above: 1.00 is as fast as C. " +
+	b.WriteString("## Against C\n\nRequests per second of a model divided by its C reference's: 1.00 is as fast as C. " +
+		"Each repeat runs a model and its C reference back to back (which goes first alternates), and a cell here is the median of the repeats' own ratios, " +
+		"so that a slow spell of the machine, which hits both of a pair alike, cancels out (the ratio of the medians above can differ: each median may come from another spell). " +
 		"The last two rows split the fork gap: the C server grown to the Go server's size against the plain one (what the footprint costs), " +
 		"and the Go server against the grown one (what is left for the language and netprog).\n\n| ratio |")
 	for _, l := range r.Loads {

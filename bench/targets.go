@@ -40,6 +40,23 @@ func evaluateTargets(r *results) []target {
 	missing := func(name, want string) {
 		ts = append(ts, target{Name: name, Want: want, Got: "not measured"})
 	}
+	// pairedTarget checks a model against its C reference by the median
+	// of their ratios repeat by repeat (paired.go); it reports whether
+	// both were measured.
+	pairedTarget := func(name, want string, atLeast float64, model, cref string, l load) bool {
+		a, b := r.cell(model, l), r.cell(cref, l)
+		if a == nil || b == nil || a.Median == nil || b.Median == nil {
+			return false
+		}
+		v, n := pairedRatio(a, b)
+		if n == 0 {
+			return false
+		}
+		ok := v >= atLeast
+		ts = append(ts, target{Name: name, Want: want, Met: &ok,
+			Got: fmt.Sprintf("%.2f (median of %d paired repeats; medians %s vs %s)", v, n, fmtNum(a.Median.RequestsPerSec, "/s"), fmtNum(b.Median.RequestsPerSec, "/s"))})
+		return true
+	}
 	ratio := func(name, want string, met func(float64) bool, a, b float64, unit string) {
 		v := a / b
 		ok := met(v)
@@ -115,26 +132,24 @@ func evaluateTargets(r *results) []target {
 		l := load{clients.WorkloadEcho, conns, 64}
 		name := fmt.Sprintf("epoll requests/s vs C epoll (%s), echo %d conns x 64 B", crefEpoll, conns)
 		const want = ">= 0.95"
-		ep, c := get("epoll", l), get(crefEpoll, l)
-		if ep == nil || c == nil {
+		if !pairedTarget(name, want, 0.95, "epoll", crefEpoll, l) {
 			missing(name, want)
 			continue
 		}
-		ratio(name, want, func(v float64) bool { return v >= 0.95 }, ep.RequestsPerSec, c.RequestsPerSec, "/s")
 		ts[len(ts)-1].Got += bound("epoll", l) + bound(crefEpoll, l)
 	}
 	cf := get(crefFork, connect)
 	const n7, w7 = "fork requests/s vs C fork (" + crefFork + ") under connect", ">= 0.67"
-	if fk != nil && cf != nil {
-		ratio(n7, w7, func(v float64) bool { return v >= 0.67 }, fk.RequestsPerSec, cf.RequestsPerSec, "/s")
-	} else {
+	if !pairedTarget(n7, w7, 0.67, "fork", crefFork, connect) {
 		missing(n7, w7)
 	}
 	const n8, w8 = "C fork grown to the Go fork server's size (" + crefForkBig + ") vs C fork under connect: what the footprint costs", "report"
 	if big := get(crefForkBig, connect); big != nil && cf != nil {
-		got := fmt.Sprintf("%.2f (%s vs %s)", big.RequestsPerSec/cf.RequestsPerSec, fmtNum(big.RequestsPerSec, "/s"), fmtNum(cf.RequestsPerSec, "/s"))
+		v, _ := pairedRatio(r.cell(crefForkBig, connect), r.cell(crefFork, connect))
+		got := fmt.Sprintf("%.2f (medians %s vs %s)", v, fmtNum(big.RequestsPerSec, "/s"), fmtNum(cf.RequestsPerSec, "/s"))
 		if fk != nil {
-			got += fmt.Sprintf("; fork vs it: %.2f", fk.RequestsPerSec/big.RequestsPerSec)
+			v, _ := pairedRatio(r.cell("fork", connect), r.cell(crefForkBig, connect))
+			got += fmt.Sprintf("; fork vs it: %.2f", v)
 		}
 		ts = append(ts, target{Name: n8, Want: w8, Got: got})
 	} else {
