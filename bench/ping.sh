@@ -9,7 +9,9 @@
 #    `ping -q -f -c COUNT 127.0.0.1` and of the same with its dots (-f
 #    without -q, written to a file, so each costs a write as on a
 #    terminal). Ratio: iputils' time / netprog's (above 1: netprog is
-#    faster). Median and best of RUNS.
+#    faster), run by run (the two run back to back, in alternating order),
+#    and the median of those RUNS ratios; also the ratio of the medians and
+#    of the best times.
 # 2. As ping reports itself: COUNT / the "time" of its statistics (first to
 #    last request, the same measure for both), from the runs with dots; and
 #    the avg of its rtt line.
@@ -21,7 +23,7 @@
 #    for the pinging thread (unshare(CLONE_FILES), as netprog's flood does).
 set -eu
 NETPROG=${1:-./netprog}
-RUNS=${2:-5}
+RUNS=${2:-7}
 COUNT=${3:-100000}
 PING=$(command -v ping || true)
 if [ -z "$PING" ] || ! "$PING" -V 2>/dev/null | grep -q iputils; then
@@ -64,19 +66,38 @@ one() {
 	' "$tmp/out" >>"$tmp/$name.$mode"
 }
 
+# pair MODE: netprog and iputils back to back, netprog first in even runs
+# and iputils first in odd ones, so that neither always runs on the heels of
+# the other.
+pair() {
+	if [ $((i % 2)) = 0 ]; then
+		one netprog "$1" "$NETPROG" ping
+		one iputils "$1" "$PING"
+	else
+		one iputils "$1" "$PING"
+		one netprog "$1" "$NETPROG" ping
+	fi
+}
+
 i=0
 while [ "$i" -lt "$RUNS" ]; do
-	one netprog q "$NETPROG" ping
-	one iputils q "$PING"
+	pair q
 	if [ -n "$CREF" ]; then
 		one cref q "$CREF"
 		one cref6 q "$CREF" -t 6
 		one cref6u q "$CREF" -t 6 -u
 	fi
-	one netprog dots "$NETPROG" ping
-	one iputils dots "$PING"
+	pair dots
 	i=$((i + 1))
 done
+
+# ratio MODE: iputils' wall time / netprog's, run by run (the two ran back
+# to back, so a slow spell of the machine hits both), and the median of
+# those ratios.
+ratio() {
+	paste -d' ' "$tmp/iputils.$1" "$tmp/netprog.$1" | awk '{ print $1 / $4 }' | sort -n |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
 
 # median FILE COLUMN; best FILE COLUMN (the smallest)
 median() {
@@ -93,8 +114,8 @@ for mode in q dots; do
 	[ "$mode" = dots ] && label="ping -f (dots)"
 	np=$(median "$tmp/netprog.$mode" 1) ip=$(median "$tmp/iputils.$mode" 1)
 	npb=$(best "$tmp/netprog.$mode" 1) ipb=$(best "$tmp/iputils.$mode" 1)
-	awk -v l="$label" -v a="$np" -v b="$ip" -v c="$npb" -v d="$ipb" 'BEGIN {
-		printf "    %-15s netprog %7.1f ms (best %7.1f)  iputils %7.1f ms (best %7.1f)  %.2fx iputils (best %.2fx; aim: >= 1)\n", l, a, c, b, d, b / a, d / c
+	awk -v l="$label" -v a="$np" -v b="$ip" -v c="$npb" -v d="$ipb" -v r="$(ratio $mode)" 'BEGIN {
+		printf "    %-15s netprog %7.1f ms (best %7.1f)  iputils %7.1f ms (best %7.1f)  %.3fx iputils (run by run; medians %.3fx, best %.3fx; aim: >= 1)\n", l, a, c, b, d, r, b / a, d / c
 	}'
 done
 if [ -n "$CREF" ]; then

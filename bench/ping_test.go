@@ -29,7 +29,7 @@ func TestPingScript(t *testing.T) {
 		t.Fatalf("sh bench/ping.sh: %v\n%s", err, out)
 	}
 	for _, row := range []string{
-		`ping -q -f +netprog +[\d.]+ ms \(best +[\d.]+\) +iputils +[\d.]+ ms .* [\d.]+x iputils`,
+		`ping -q -f +netprog +[\d.]+ ms \(best +[\d.]+\) +iputils +[\d.]+ ms .* [\d.]+x iputils \(run by run; medians [\d.]+x, best [\d.]+x`,
 		`ping -f \(dots\) +netprog +[\d.]+ ms`,
 		`C floor, -q +alone +[\d.]+ ms +with 6 idle threads +[\d.]+ ms \([+-][\d.]+ ms: a shared file table\)`,
 		`with 6 idle threads and a table of its own +[\d.]+ ms \([+-][\d.]+ ms\)`,
