@@ -27,10 +27,17 @@ import (
 //     other side fails on them ("netpoll failed"). pollerStarted makes sure
 //     they are open before.
 //
-// What the thread opens afterwards (a name lookup's socket) is its own and
-// works: the poller watches files, not numbers. The thread keeps its lock:
-// main.go's init holds it already, and a second lock keeps it if ping ever
-// runs elsewhere (the runtime then ends the thread with its goroutine).
+// The rule from then on: a descriptor opened on this thread exists only in
+// its table, so only this goroutine may use it, and it must close it itself
+// (no os.File left to a finalizer, no other goroutine reading it: those run
+// on threads of the shared table, where the number is missing or names
+// another file). A flood opens nothing: it prints no names, and its output
+// and signals go through descriptors open before the copy.
+//
+// The thread keeps its lock: main.go's init holds it already, and a second
+// lock keeps it if ping ever runs elsewhere (the runtime then ends the
+// thread with its goroutine). New threads still join the shared table: the
+// runtime starts them from its template thread, not from a locked one.
 // When the poller's descriptors cannot be seen, or unshare fails (a seccomp
 // filter forbids it), the table stays shared: that costs only the time.
 func privateFileTable() {
