@@ -425,6 +425,68 @@ func TestPingShortIntervalNeedsRoot(t *testing.T) {
 	}
 }
 
+// TestFloodFilterWhenAnotherPings: a flood attaches its BPF filter only once
+// it reads another pinger's reply (raw/bpf.go), and then loses none of its
+// own; a ping at an interval attaches it before its first request. In a
+// network namespace of the test's own, where no other test's pings are
+// heard.
+func TestFloodFilterWhenAnotherPings(t *testing.T) {
+	t.Parallel()
+	ns := netnstest.New(t).Add("a")
+	const attach = "SO_ATTACH_FILTER"
+	for _, dst := range []string{"127.0.0.1", "::1"} {
+		traced := func(args ...string) string {
+			t.Helper()
+			args = append(append([]string{"--trace", "ping"}, args...), dst)
+			out, errOut, code := runIn(t, ns, netprogBin, args...)
+			if code != 0 {
+				t.Fatalf("netprog %v: exit %d\n%s%s", args, code, out, errOut)
+			}
+			return out + errOut
+		}
+		if out := traced("-f", "-q", "-c", "2000"); strings.Contains(out, attach) {
+			t.Errorf("%s: a flood alone attached its filter:\n%s", dst, grepLines(out, attach))
+		}
+		out := traced("-c", "2", "-i", "0.01")
+		if a, s := strings.Index(out, attach), strings.Index(out, "sendto("); a < 0 || a > s {
+			t.Errorf("%s: a ping at an interval should attach its filter before the first request:\n%s", dst, tail(out, 20))
+		}
+
+		// Another flood first, then ours beside it.
+		other := exec.Command("ip", "netns", "exec", ns, netprogBin, "ping", "-f", "-q", "-w", "30", dst)
+		stdout, err := other.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || !strings.HasPrefix(line, "PING") {
+			t.Fatalf("the other flood: %q, %v", line, err)
+		}
+		out = traced("-f", "-q", "-c", "20000")
+		other.Process.Signal(syscall.SIGINT)
+		other.Wait()
+		if !strings.Contains(out, attach) {
+			t.Errorf("%s: a flood beside another never attached its filter", dst)
+		}
+		if !strings.Contains(out, "20000 packets transmitted, 20000 received") {
+			t.Errorf("%s: a flood beside another lost replies:\n%s", dst, grepLines(out, "packets transmitted"))
+		}
+	}
+}
+
+// grepLines is the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
+
 // TestPingFloodPrivateFileTable: a flood gives its thread a file table of its
 // own (unshare(CLONE_FILES), privateFileTable) after everything it needs is
 // open and before the first request, with dots and with -q; a ping at an
