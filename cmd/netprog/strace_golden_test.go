@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // What the lesson goldens compare: a strace -f log, read into events, the
@@ -381,9 +382,10 @@ var (
 	writeLenRE    = regexp.MustCompile(`, \d+\) = \d+$`)
 	quotedRE      = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 	pidInString   = regexp.MustCompile(`("(?:[^"\\]|\\.)*?\b(?:PARENT|child\d+|TID)\b)(?:[^"\\]|\\.)*"(?:\.\.\.)?`)
-	numberRE      = regexp.MustCompile(`\b\d{2,7}\b`)
-	countAfterBuf = regexp.MustCompile(`"(\.\.\.)?, (\d+)\b`)
-	countKept     = regexp.MustCompile(`, #(\d+)#`)
+	numberRE      = regexp.MustCompile(`#\d+#|\b\d{2,7}\b`)
+	countAfterBuf = regexp.MustCompile(`("(?:\.\.\.)?|0x[0-9a-f]+), (\d+)\b`)
+	sizeField     = regexp.MustCompile(`\b(iov_len|msg_namelen|msg_controllen|cmsg_len)=(\d+)\b`)
+	countKept     = regexp.MustCompile(`#(\d+)#`)
 	closeRange    = regexp.MustCompile(`^close_range\((\d+), (\d+),`)
 	selectNfds    = regexp.MustCompile(`^(p?select6?)\((\d+),`)
 	nodenameRE    = regexp.MustCompile(`nodename="[^"]*"`)
@@ -435,16 +437,23 @@ func (n *normalizer) line(e straceEvent) string {
 	}
 	// A pidfd's annotation names the pid: <pid:1234>.
 	s = strings.ReplaceAll(s, "<pid:", "<pid ")
-	// A count right after a buffer ("hello", 512, ...) is a size, never a
-	// pid, however small the pids of a fresh machine are: kept aside.
-	s = countAfterBuf.ReplaceAllString(s, `"$1, #$2#`)
+	// A count right after a buffer ("hello", 512, ... or read's 0xc000..,
+	// 16384) is a size, never a pid, however small the pids of a fresh
+	// machine are, or however near a busy one's come to 16384: kept aside,
+	// marked #16384#, which the pids' replacement leaves alone; so are the
+	// sizes in a msghdr (iov_len=4160).
+	s = countAfterBuf.ReplaceAllString(s, `$1, #$2#`)
+	s = sizeField.ReplaceAllString(s, `$1=#$2#`)
 	s = numberRE.ReplaceAllStringFunc(s, func(m string) string {
+		if m[0] == '#' {
+			return m
+		}
 		if l, ok := n.pids[m]; ok {
 			return l
 		}
 		return m
 	})
-	s = countKept.ReplaceAllString(s, `, $1`)
+	s = countKept.ReplaceAllString(s, `$1`)
 	s = strings.ReplaceAll(s, "<pid ", "<pid:")
 	// A pid written out ("my pid is: 1234") moves where strace cuts the
 	// string: it is cut after the pid.
@@ -651,4 +660,23 @@ func goldenText(secs []section) string {
 		b.WriteString(s.String())
 	}
 	return b.String()
+}
+
+// TestNormalizerSizesAreNotPids: a size that happens to equal a pid or tid
+// of the run (a busy machine's tids pass 16384, read's buffer size) stays a
+// size, after a buffer or a pointer alike; a pid stays a pid.
+func TestNormalizerSizesAreNotPids(t *testing.T) {
+	tr := &tracees{parent: 4160, threads: map[int]bool{16384: true}, children: []int{512}, child: map[int]bool{512: true}}
+	for _, tc := range []struct{ in, want string }{
+		{`read(5, 0xc000180000, 16384) = -1 EAGAIN (Resource temporarily unavailable)`, `read(5, 0x..., 16384) = -1 EAGAIN (Resource temporarily unavailable)`},
+		{`read(5, "hello 0\n", 16384) = 8`, `read(5, "hello 0\n", 16384) = 8`},
+		{`recvmsg(3, {msg_iov=[{iov_base="E\0", iov_len=4160}]}, 0) = 84`, `recvmsg(3, {msg_iov=[{iov_base="E\0", iov_len=4160}]}, 0) = 84`},
+		{`wait4(512, NULL, 0, NULL) = 512`, `wait4(child1, NULL, 0, NULL) = child1`},
+		{`kill(4160, SIGTERM) = 0`, `kill(PARENT, SIGTERM) = 0`},
+	} {
+		n := newNormalizer(tr, nil)
+		if got := n.line(straceEvent{Pid: 4160, Name: "x", Text: tc.in}); got != tc.want {
+			t.Errorf("line(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
 }
