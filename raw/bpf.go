@@ -1,10 +1,6 @@
 package raw
 
-import (
-	"golang.org/x/sys/unix"
-
-	"netprog/sys"
-)
+import "golang.org/x/sys/unix"
 
 // The classic BPF programs ping attaches with SO_ATTACH_FILTER (the ones
 // iputils attaches, in the notation of bpf_asm). A raw ICMP socket receives
@@ -13,6 +9,15 @@ import (
 // program runs in the kernel before the packet is queued: an echo reply with
 // another identifier is dropped (return 0), everything else is kept whole
 // (return 0xffffffff: "up to this many bytes").
+//
+// Pinger attaches it when it opens the socket, before the first request.
+// iputils waits until it reads another pinger's reply, which saves a flood
+// the program's cost (about 2% of its time on loopback), but not its
+// replies: when another flood starts while this process waits for a CPU,
+// the other's replies fill the buffer before any of them is read, and the
+// next reply of ours is dropped. Tried here, a flood lost a reply so in 5
+// of 28 runs with busy loops beside it (none with the filter attached at
+// once; TestFloodBesideAnotherFlood).
 
 func bpfStmt(code uint16, k uint32) unix.SockFilter {
 	return unix.SockFilter{Code: code, K: k}
@@ -59,68 +64,3 @@ func filterIPv6(id uint16) []unix.SockFilter {
 		bpfStmt(unix.BPF_RET|unix.BPF_K, 0),
 	}
 }
-
-// attachFilter attaches the program for a raw socket of the family v6 says
-// that keeps identifier id's replies.
-func attachFilter(fd int, v6 bool, id uint16) error {
-	if v6 {
-		return sys.AttachFilter(fd, filterIPv6(id))
-	}
-	return sys.AttachFilter(fd, filterIPv4(id))
-}
-
-// A flood attaches its filter later: at the first echo reply it reads that
-// is not its own (foreignReply), as iputils does ("someone runs another
-// ping on this host"). The program runs in the kernel on every packet
-// queued, and on loopback a flood with it attached takes about 2% longer
-// (bench/ping.sh). A flood can wait for it because it reads its queue
-// after every request: another pinger's replies are read, and the filter
-// attached, before they can pile up and crowd out its own. So that it is
-// true from the first request on, the queue is read empty once before it
-// (drainForeign): a flood started beside another finds the other's replies
-// there and attaches its filter before it sends. A ping at an interval
-// waits in poll between requests, where a flood beside could fill its
-// queue in a millisecond: it attaches the filter when it opens the socket.
-
-// filterLater reports whether the BPF filter waits for a foreign reply.
-func (p *Pinger) filterLater() bool { return !p.dgram && p.interval == 0 }
-
-// foreignReply attaches the BPF filter, if it waits, after an echo reply
-// with another identifier was read. A failure is kept for the loop to
-// return: the run cannot count on its replies any more.
-func (p *Pinger) foreignReply() {
-	if !p.filterPending {
-		return
-	}
-	p.filterPending = false
-	p.filterErr = attachFilter(p.fd, p.v6, p.id)
-}
-
-// drainForeign reads the queue empty before the first request of a run whose
-// filter waits, so that replies of other pingers already there attach it.
-// Empty, not just up to the first of them: beside a flood, the socket's
-// buffer fills with the other's replies in the millisecond or two between
-// socket() and now, and the filter keeps out only those that come after
-// it; one left behind would drop our first reply. Nothing read here is
-// ours: nothing was sent yet. It reads at most drainLimit packets: what
-// the network sends is not a reason to loop (ICMP errors about other
-// programs' traffic pass any filter).
-func (p *Pinger) drainForeign() error {
-	if !p.filterPending {
-		return nil
-	}
-	for range drainLimit {
-		if err := sys.RecvmsgBufNonblock(p.fd, &p.msg, 0); err != nil {
-			if sys.IsTemporary(err) {
-				return p.filterErr
-			}
-			return err
-		}
-		p.handle(&p.msg)
-	}
-	return p.filterErr
-}
-
-// drainLimit is more packets than a full receive buffer holds (SO_RCVBUF
-// 64 KiB, doubled by the kernel; an 84-byte packet takes about 1 KiB of it).
-const drainLimit = 1024

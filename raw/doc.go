@@ -12,8 +12,7 @@
 // The kernel helps three ways, and Pinger uses all three: ICMP_FILTER and
 // ICMP6_FILTER queue only the ICMP types ping wants, a classic BPF program
 // (SO_ATTACH_FILTER) drops other pingers' replies before they take room in
-// the receive buffer (a flood attaches it once it hears another pinger, as
-// iputils does: bpf.go), and SO_TIMESTAMPNS stamps each packet when it arrived,
+// the receive buffer, and SO_TIMESTAMPNS stamps each packet when it arrived,
 // so a round trip never includes how late the program got around to reading.
 //
 // Without the privilege, Pinger falls back to an ICMP datagram socket

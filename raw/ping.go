@@ -125,9 +125,6 @@ func (p *Pinger) Run(ctx context.Context) (Stats, error) {
 // without waiting, and only then wait in poll(2) for the socket, the next
 // send or the end of the run (ping_schedule.go), whichever comes first.
 func (p *Pinger) loop(ctx context.Context) error {
-	if err := p.drainForeign(); err != nil { // a flood's filter waits: bpf.go
-		return err
-	}
 	p.start = time.Now()
 	s := p.newSchedule()
 	fds := []unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.wake), Events: unix.POLLIN}}
@@ -160,9 +157,6 @@ func (p *Pinger) loop(ctx context.Context) error {
 		// queue empty, only poll's word makes it worth another.
 		if !empty {
 			got, drainedAll, err := p.drain()
-			if err == nil {
-				err = p.filterErr
-			}
 			if err != nil {
 				return err
 			}

@@ -89,8 +89,6 @@ func (p *Pinger) classify(pk *Packet, ttl int, at time.Time, from netip.Addr) {
 	case pk.Type == reply:
 		if mine(pk.ID, pk.Seq) {
 			p.reply(pk, ttl, at, from)
-		} else if pk.ID != p.id {
-			p.foreignReply() // another pinger's: time for the filter (bpf.go)
 		}
 	case pk.Quoted && pk.QuotedType == request && pk.QuotedDst == p.cfg.Dst && mine(pk.ID, pk.Seq):
 		counted := p.v6 || (pk.Type != ICMPRedirect && pk.Type != ICMPSourceQuench)

@@ -40,9 +40,6 @@ type Pinger struct {
 	lastReply Reply
 	lastErr   ICMPError
 
-	filterPending bool  // the BPF filter waits for a foreign reply (bpf.go)
-	filterErr     error // attaching it later failed
-
 	mu sync.Mutex // guards st against Stats() from other goroutines
 	st Stats
 }
@@ -136,8 +133,7 @@ func (p *Pinger) open() error {
 	} else if p.dgram {
 		p.id = kid // the kernel's choice: it rewrites the field anyway
 	}
-	p.filterPending = p.filterLater()
-	if err := setupSocket(p.fd, p.v6, p.dgram, p.id, &p.cfg, p.filterPending); err != nil {
+	if err := setupSocket(p.fd, p.v6, p.dgram, p.id, &p.cfg); err != nil {
 		return err
 	}
 	if p.wake, err = sys.Eventfd(unix.EFD_NONBLOCK); err != nil {

@@ -80,9 +80,8 @@ func isPermission(err error) bool {
 }
 
 // setupSocket sets the options ping needs on its ICMP socket; id is the
-// identifier a raw socket's BPF filter keeps, attached here unless
-// lazyFilter (a flood: Pinger.filterLater says why).
-func setupSocket(fd int, v6, dgram bool, id uint16, cfg *Config, lazyFilter bool) error {
+// identifier a raw socket's BPF filter keeps.
+func setupSocket(fd int, v6, dgram bool, id uint16, cfg *Config) error {
 	if cfg.Interface != "" {
 		if err := sys.BindToDevice(fd, cfg.Interface); err != nil {
 			return err
@@ -96,20 +95,16 @@ func setupSocket(fd int, v6, dgram bool, id uint16, cfg *Config, lazyFilter bool
 			ICMPRedirect, ICMPTimeExceeded, ICMPParameterProb); err != nil {
 			return err
 		}
-		if !lazyFilter {
-			if err := attachFilter(fd, v6, id); err != nil {
-				return err
-			}
+		if err := sys.AttachFilter(fd, filterIPv4(id)); err != nil {
+			return err
 		}
 	case v6 && !dgram:
 		if err := sys.SetICMPv6Filter(fd, ICMPv6EchoReply, ICMPv6DestUnreach, ICMPv6PacketTooBig,
 			ICMPv6TimeExceeded, ICMPv6ParamProb); err != nil {
 			return err
 		}
-		if !lazyFilter {
-			if err := attachFilter(fd, v6, id); err != nil {
-				return err
-			}
+		if err := sys.AttachFilter(fd, filterIPv6(id)); err != nil {
+			return err
 		}
 	case !v6 && dgram:
 		// A ping socket gets its ICMP errors only on the error queue, and
