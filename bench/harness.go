@@ -67,6 +67,7 @@ func runHarness(ctx context.Context, cfg config, log io.Writer) (*results, error
 		SyscallMethod: "none (neither perf nor strace works here)", Models: cfg.Models, Loads: cfg.loads(),
 	}
 	h.res.ConnectThreads = max(cfg.ConnectThreads, 1)
+	h.res.Paired = true
 	h.crefs, h.res.CRefMissing = buildCRefs(cfg.Models, dir, log)
 	if h.res.CRefMissing != "" {
 		fmt.Fprintf(log, "%s\n", h.res.CRefMissing)

@@ -19,22 +19,35 @@ var crefsOf = map[string][]string{
 }
 
 // runOrder is the order in which models take their turns at a load in
-// repeat rep: each Go model with the C references of it that are in the
-// run right after it (before it in odd repeats), and these groups rotated
-// by one from a repeat to the next, as the models were before, so that no
-// model always follows the same one.
+// repeat rep: each Go model beside the C references of it that are in the
+// run, its first reference right after it (before it in odd repeats) and a
+// second one right before it (after it in odd repeats), so that the model
+// is next to each; and these groups rotated by one from a repeat to the
+// next, as the models were before, so that no model always follows the same
+// one. A model named twice runs once.
 func runOrder(models []string, rep int) []string {
 	inRun := func(m string) bool { return slices.Contains(models, m) }
 	var groups [][]string
+	seen := map[string]bool{}
 	for _, m := range models {
-		if isCRef(m) && inRun(goModelOf(m)) {
-			continue // runs in its Go model's group
+		if seen[m] || isCRef(m) && inRun(goModelOf(m)) {
+			continue // named before, or runs in its Go model's group
 		}
-		g := []string{m}
-		for _, c := range crefsOf[m] {
-			if inRun(c) {
-				g = append(g, c)
+		seen[m] = true
+		var g []string
+		for i, c := range crefsOf[m] {
+			switch {
+			case !inRun(c):
+			case i == 0:
+				g = append(g, m, c)
+			default:
+				g = append([]string{c}, g...)
 			}
+		}
+		if len(g) == 0 {
+			g = []string{m}
+		} else if !slices.Contains(g, m) {
+			g = append(g, m) // only a second reference is in the run
 		}
 		if rep%2 == 1 {
 			slices.Reverse(g)
@@ -63,9 +76,9 @@ func goModelOf(cref string) string {
 // repeats that is (0: none to compare).
 func pairedRatio(a, b *cell) (ratio float64, n int) {
 	var rs []float64
-	for i, s := range a.Samples {
-		for j, t := range b.Samples {
-			if a.repeatOf(i) == b.repeatOf(j) && t.RequestsPerSec > 0 {
+	for _, s := range a.Samples {
+		for _, t := range b.Samples {
+			if s.Repeat == t.Repeat && t.RequestsPerSec > 0 {
 				rs = append(rs, s.RequestsPerSec/t.RequestsPerSec)
 			}
 		}
@@ -76,13 +89,19 @@ func pairedRatio(a, b *cell) (ratio float64, n int) {
 	return median(rs), len(rs)
 }
 
-// repeatOf is the repeat sample i was measured in. Results written before
-// samples said so (every Repeat 0) are taken in order.
-func (c *cell) repeatOf(i int) int {
-	for _, s := range c.Samples {
-		if s.Repeat != 0 {
-			return c.Samples[i].Repeat
-		}
+// againstCRatio is a's requests per second against its C reference b's as
+// the Against C table and the targets give it: paired repeat by repeat in a
+// run that paired them (r.Paired), the ratio of the medians in one written
+// before. n is how many repeats it rests on (0: nothing to compare).
+func againstCRatio(r *results, a, b *cell) (ratio float64, n int) {
+	if a == nil || b == nil {
+		return 0, 0
 	}
-	return i
+	if r.Paired {
+		return pairedRatio(a, b)
+	}
+	if a.Median == nil || b.Median == nil || b.Median.RequestsPerSec == 0 {
+		return 0, 0
+	}
+	return a.Median.RequestsPerSec / b.Median.RequestsPerSec, min(len(a.Samples), len(b.Samples))
 }

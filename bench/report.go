@@ -339,7 +339,7 @@ func againstC(b *strings.Builder, r *results) {
 				cells = append(cells, "")
 				continue
 			}
-			v, n := pairedRatio(a, c)
+			v, n := againstCRatio(r, a, c)
 			if n == 0 {
 				cells = append(cells, "")
 				continue
@@ -354,9 +354,12 @@ func againstC(b *strings.Builder, r *results) {
 	if len(rows) == 0 {
 		return
 	}
-	b.WriteString("## Against C\n\nRequests per second of a model divided by its C reference's: 1.00 is as fast as C. " +
-		"Each repeat runs a model and its C reference back to back (which goes first alternates), and a cell here is the median of the repeats' own ratios, " +
-		"so that a slow spell of the machine, which hits both of a pair alike, cancels out (the ratio of the medians above can differ: each median may come from another spell). " +
+	how := "Each repeat runs a model and its C reference back to back (which goes first alternates), and a cell here is the median of the repeats' own ratios, " +
+		"so that a slow spell of the machine, which hits both of a pair alike, cancels out (the ratio of the medians above can differ: each median may come from another spell). "
+	if !r.Paired {
+		how = "From the medians above (this run was made before the harness ran each model beside its C reference). "
+	}
+	b.WriteString("## Against C\n\nRequests per second of a model divided by its C reference's: 1.00 is as fast as C. " + how +
 		"The last two rows split the fork gap: the C server grown to the Go server's size against the plain one (what the footprint costs), " +
 		"and the Go server against the grown one (what is left for the language and netprog).\n\n| ratio |")
 	for _, l := range r.Loads {

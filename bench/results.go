@@ -74,6 +74,11 @@ type results struct {
 	// ConnectThreads is how many generator threads drove the connect
 	// workload.
 	ConnectThreads int `json:"connect_threads,omitempty"`
+	// Paired is set when a Go model and its C references ran back to back
+	// in every repeat and each sample records its repeat (paired.go):
+	// then the ratios against C are read repeat by repeat. Results written
+	// before were not so run: their ratios are the medians'.
+	Paired bool `json:"paired,omitempty"`
 	// CRefMissing says why the C references were not measured (no C
 	// compiler); "" when they were, or were not asked for.
 	CRefMissing string `json:"cref_missing,omitempty"`

@@ -48,13 +48,16 @@ func evaluateTargets(r *results) []target {
 		if a == nil || b == nil || a.Median == nil || b.Median == nil {
 			return false
 		}
-		v, n := pairedRatio(a, b)
+		v, n := againstCRatio(r, a, b)
 		if n == 0 {
 			return false
 		}
 		ok := v >= atLeast
 		ts = append(ts, target{Name: name, Want: want, Met: &ok,
 			Got: fmt.Sprintf("%.2f (median of %d paired repeats; medians %s vs %s)", v, n, fmtNum(a.Median.RequestsPerSec, "/s"), fmtNum(b.Median.RequestsPerSec, "/s"))})
+		if !r.Paired {
+			ts[len(ts)-1].Got = fmt.Sprintf("%.2f (%s vs %s)", v, fmtNum(a.Median.RequestsPerSec, "/s"), fmtNum(b.Median.RequestsPerSec, "/s"))
+		}
 		return true
 	}
 	ratio := func(name, want string, met func(float64) bool, a, b float64, unit string) {
@@ -144,11 +147,10 @@ func evaluateTargets(r *results) []target {
 		missing(n7, w7)
 	}
 	const n8, w8 = "C fork grown to the Go fork server's size (" + crefForkBig + ") vs C fork under connect: what the footprint costs", "report"
-	if big := get(crefForkBig, connect); big != nil && cf != nil {
-		v, _ := pairedRatio(r.cell(crefForkBig, connect), r.cell(crefFork, connect))
+	big := get(crefForkBig, connect)
+	if v, n := againstCRatio(r, r.cell(crefForkBig, connect), r.cell(crefFork, connect)); big != nil && cf != nil && n > 0 {
 		got := fmt.Sprintf("%.2f (medians %s vs %s)", v, fmtNum(big.RequestsPerSec, "/s"), fmtNum(cf.RequestsPerSec, "/s"))
-		if fk != nil {
-			v, _ := pairedRatio(r.cell("fork", connect), r.cell(crefForkBig, connect))
+		if v, n := againstCRatio(r, r.cell("fork", connect), r.cell(crefForkBig, connect)); fk != nil && n > 0 {
 			got += fmt.Sprintf("; fork vs it: %.2f", v)
 		}
 		ts = append(ts, target{Name: n8, Want: w8, Got: got})
