@@ -11,13 +11,14 @@ import "golang.org/x/sys/unix"
 // it after (fdget's slow path, fs/file.c), two atomic operations the only
 // thread of a process skips. A Go program always runs several threads.
 // After the copy, what this thread opens or closes is opened or closed for
-// it alone, and what the others close stays open here: a Go caller must hold
-// runtime.LockOSThread, every descriptor that both sides use must be open
-// before the call, and a descriptor the thread opens afterwards may be used
-// and closed by its goroutine alone (not by another goroutine, nor by an
-// os.File finalizer, which run on threads of the shared table). The Go runtime's own poller is one of those (its
-// epoll descriptor and eventfd, opened the first time something needs
-// them): see cmd/netprog's privateFileTable for how ping makes sure.
+// it alone, and what the others close stays open here. So a Go caller must
+// hold runtime.LockOSThread; every descriptor both sides use must be open
+// before the call, the Go runtime's own poller included (its epoll
+// descriptor and eventfd, opened the first time something needs them: see
+// cmd/netprog's privateFileTable for how ping makes sure); and a descriptor
+// the thread opens afterwards may be used and closed by its goroutine alone
+// (not by another goroutine, nor by an os.File finalizer: those run on
+// threads of the shared table).
 func UnshareFiles() error {
 	err := unix.Unshare(unix.CLONE_FILES)
 	traceUnshare(unix.CLONE_FILES, err)

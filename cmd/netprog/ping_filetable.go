@@ -11,9 +11,10 @@ import (
 // own (sys.UnshareFiles: unshare(CLONE_FILES)) for a flood. The Go runtime
 // runs ping on about seven threads, and while they share one table each
 // sendto and recvmsg takes and drops a reference to the socket's file, where
-// iputils, a process of one thread, only borrows it: bench/ping.sh measures
-// that as 1-2% of a flood on loopback (its C floor, alone, with idle
-// threads, and with idle threads and a table of its own).
+// iputils, a process of one thread, only borrows it: 1-2% of a flood on
+// loopback in interleaved timings. (bench/ping.sh also times its C floor
+// alone, with idle threads, and with them and a table of its own; there the
+// differences are within the floor's spread from run to run.)
 //
 // After the copy, a descriptor opened on one side is missing on the other,
 // so everything both sides use must be open first:
