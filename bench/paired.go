@@ -4,9 +4,8 @@ import "slices"
 
 // Paired repeats. A Go model and its C references take their turns at a
 // load back to back, and which goes first alternates from one repeat to the
-// next (runOrder), so that whatever the machine does at that moment (a
-// spell when the generator and the server share a core, the host's other
-// guests) hits both alike. Their ratio is then read repeat by repeat and
+// next (runOrder), so that whatever slows the machine at that moment (the
+// host's other guests, a busy spell of its own) hits both alike. Their ratio is then read repeat by repeat and
 // the median of those ratios taken (pairedRatio), rather than the ratio of
 // two medians, which can each come from a different spell: on this 2-core
 // machine the client-bound cells' repeats fall into two groups about a
