@@ -200,7 +200,7 @@ func TestPingFlagsAfterHost(t *testing.T) {
 func TestPingSignals(t *testing.T) {
 	t.Parallel()
 	needRoot(t)
-	cmd, r, errb := startPing(t, "-i", "0.05", "127.0.0.1")
+	cmd, r, errb := startPing(t, "", "-i", "0.05", "127.0.0.1")
 	var out strings.Builder
 	for replies := 0; replies < 3; {
 		line, err := r.ReadString('\n')
@@ -244,9 +244,12 @@ func TestPingSignals(t *testing.T) {
 
 // startPing starts `netprog ping args...`: its stdout to read, its stderr
 // as it grows; the process is killed when the test ends.
-func startPing(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader, *lockedBuffer) {
+func startPing(t *testing.T, ns string, args ...string) (*exec.Cmd, *bufio.Reader, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(netprogBin, append([]string{"ping"}, args...)...)
+	if ns != "" {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", ns, netprogBin, "ping"}, args...)...)
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -446,24 +449,18 @@ func TestFloodBesideAnotherFlood(t *testing.T) {
 	ns := netnstest.New(t).Add("a")
 	const attach = "SO_ATTACH_FILTER"
 	for _, dst := range []string{"127.0.0.1", "::1"} {
-		// startFlood starts a flood in ns and waits for its header.
-		startFlood := func(args ...string) *exec.Cmd {
+		// flood starts a flood in ns and waits for its header; what it
+		// prints then is read and dropped, or given back.
+		flood := func(args ...string) (*exec.Cmd, *bufio.Reader) {
 			t.Helper()
-			cmd := exec.Command("ip", append(append([]string{"netns", "exec", ns, netprogBin, "ping", "-f", "-q"}, args...), dst)...)
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var errb lockedBuffer
-			cmd.Stderr = &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-			r := bufio.NewReader(stdout)
+			cmd, r, errb := startPing(t, ns, append(append([]string{"-f", "-q"}, args...), dst)...)
 			if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "PING") {
 				t.Fatalf("flood %v: %q, %v\n%s", args, line, err, errb.String())
 			}
+			return cmd, r
+		}
+		startFlood := func(args ...string) *exec.Cmd {
+			cmd, r := flood(args...)
 			go io.Copy(io.Discard, r)
 			return cmd
 		}
@@ -482,18 +479,7 @@ func TestFloodBesideAnotherFlood(t *testing.T) {
 
 		// Ours first, the other starting while it runs.
 		for range 2 {
-			ours := exec.Command("ip", "netns", "exec", ns, netprogBin, "ping", "-f", "-q", "-c", "40000", dst)
-			stdout, err := ours.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := ours.Start(); err != nil {
-				t.Fatal(err)
-			}
-			r := bufio.NewReader(stdout)
-			if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "PING") {
-				t.Fatalf("our flood: %q, %v", line, err)
-			}
+			ours, r := flood("-c", "40000")
 			other := startFlood("-c", "20000")
 			rest, _ := io.ReadAll(r)
 			if err := ours.Wait(); err != nil {
@@ -558,7 +544,7 @@ func TestPingFloodPrivateFileTable(t *testing.T) {
 func TestPingFloodSignals(t *testing.T) {
 	t.Parallel()
 	needRoot(t)
-	cmd, r, errb := startPing(t, "-f", "-q", "127.0.0.1")
+	cmd, r, errb := startPing(t, "", "-f", "-q", "127.0.0.1")
 	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "PING ") {
 		t.Fatalf("flood header: %q, %v\n%s", line, err, errb.String())
 	}
