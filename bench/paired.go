@@ -33,20 +33,15 @@ func runOrder(models []string, rep int) []string {
 			continue // named before, or runs in its Go model's group
 		}
 		seen[m] = true
-		var g []string
+		g := []string{m}
 		for i, c := range crefsOf[m] {
 			switch {
 			case !inRun(c):
 			case i == 0:
-				g = append(g, m, c)
+				g = append(g, c) // after the model
 			default:
-				g = append([]string{c}, g...)
+				g = append([]string{c}, g...) // before it
 			}
-		}
-		if len(g) == 0 {
-			g = []string{m}
-		} else if !slices.Contains(g, m) {
-			g = append(g, m) // only a second reference is in the run
 		}
 		if rep%2 == 1 {
 			slices.Reverse(g)

@@ -53,11 +53,12 @@ func evaluateTargets(r *results) []target {
 			return false
 		}
 		ok := v >= atLeast
-		ts = append(ts, target{Name: name, Want: want, Met: &ok,
-			Got: fmt.Sprintf("%.2f (median of %d paired repeats; medians %s vs %s)", v, n, fmtNum(a.Median.RequestsPerSec, "/s"), fmtNum(b.Median.RequestsPerSec, "/s"))})
-		if !r.Paired {
-			ts[len(ts)-1].Got = fmt.Sprintf("%.2f (%s vs %s)", v, fmtNum(a.Median.RequestsPerSec, "/s"), fmtNum(b.Median.RequestsPerSec, "/s"))
+		medians := fmtNum(a.Median.RequestsPerSec, "/s") + " vs " + fmtNum(b.Median.RequestsPerSec, "/s")
+		got := fmt.Sprintf("%.2f (%s)", v, medians)
+		if r.Paired {
+			got = fmt.Sprintf("%.2f (median of %d paired repeats; medians %s)", v, n, medians)
 		}
+		ts = append(ts, target{Name: name, Want: want, Met: &ok, Got: got})
 		return true
 	}
 	ratio := func(name, want string, met func(float64) bool, a, b float64, unit string) {
