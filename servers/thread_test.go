@@ -2,38 +2,25 @@ package servers_test
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"netprog/internal/e2e"
 	"netprog/internal/protocol"
 	"netprog/servers"
 )
 
 // threadNames maps thread id to name for this process's threads whose name
-// starts with prefix, from /proc/self/task/*/comm.
+// starts with prefix.
 func threadNames(t *testing.T, prefix string) map[int]string {
 	t.Helper()
-	dirs, err := filepath.Glob("/proc/self/task/*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := map[int]string{}
-	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, "comm"))
-		if err != nil {
-			continue // the thread ended meanwhile
-		}
-		name := strings.TrimSpace(string(b))
-		if strings.HasPrefix(name, prefix) {
-			tid, _ := strconv.Atoi(filepath.Base(d))
-			names[tid] = name
-		}
-	}
+	names := e2e.ThreadNames(os.Getpid())
+	maps.DeleteFunc(names, func(_ int, name string) bool { return !strings.HasPrefix(name, prefix) })
 	return names
 }
 

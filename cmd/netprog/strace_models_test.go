@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"netprog/internal/e2e"
 )
 
 // The strace proofs of the thread, select, poll, epoll and goroutine
@@ -88,12 +88,8 @@ func TestStraceThread(t *testing.T) {
 	// While the clients are connected, their threads are in /proc by name.
 	pid := tracedPid(t, s)
 	names := map[string]int{}
-	dirs, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
-	for _, d := range dirs {
-		if comm, err := os.ReadFile(filepath.Join(d, "comm")); err == nil {
-			tid, _ := strconv.Atoi(filepath.Base(d))
-			names[strings.TrimSpace(string(comm))] = tid
-		}
+	for tid, name := range e2e.ThreadNames(pid) {
+		names[name] = tid
 	}
 	for _, c := range conns {
 		c.Write([]byte("q\n"))

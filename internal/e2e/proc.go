@@ -104,6 +104,25 @@ func FDs(pid int) (int, error) {
 	return len(ents), err
 }
 
+// ThreadNames maps each of pid's threads to its name, from
+// /proc/PID/task/TID/comm (the thread model names its client threads
+// client-N; the runtime's keep the program's name). A thread that ends
+// while it is read is left out.
+func ThreadNames(pid int) map[int]string {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+	ents, _ := os.ReadDir(dir)
+	names := map[int]string{}
+	for _, e := range ents {
+		comm, err := os.ReadFile(dir + e.Name() + "/comm")
+		if err != nil {
+			continue
+		}
+		tid, _ := strconv.Atoi(e.Name())
+		names[tid] = strings.TrimSpace(string(comm))
+	}
+	return names
+}
+
 // StatusField reads a "Name: N kB"-style field of /proc/PID/status (VmRSS,
 // Threads) as a number (kB for memory); -1 if the process is gone.
 func StatusField(pid int, field string) int64 { return probe.StatusField(pid, field) }
