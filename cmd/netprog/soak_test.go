@@ -69,7 +69,7 @@ func relMeasure(t *testing.T, pid int, pool int) relUsage {
 			return u
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the server did not settle in 10s: %v, then %v (want %d children)", prev, u, pool)
+			t.Fatalf("the server did not settle in 10s: %v, then %v (want %d children, no client-N thread)", prev, u, pool)
 		}
 		prev = u
 	}
