@@ -1,6 +1,10 @@
 package raw
 
-import "golang.org/x/sys/unix"
+import (
+	"golang.org/x/sys/unix"
+
+	"netprog/sys"
+)
 
 // The classic BPF programs ping attaches with SO_ATTACH_FILTER (the ones
 // iputils attaches, in the notation of bpf_asm). A raw ICMP socket receives
@@ -18,6 +22,40 @@ import "golang.org/x/sys/unix"
 // next reply of ours is dropped. Tried here, a flood lost a reply so in 5
 // of 28 runs with busy loops beside it (none with the filter attached at
 // once; TestFloodBesideAnotherFlood).
+
+// discardQueued throws away what a raw socket queued before its filters
+// were set. The kernel hands a raw ICMP socket a copy of every ICMP packet
+// from the moment socket(2) returns, and ICMP_FILTER and SO_ATTACH_FILTER
+// judge only what arrives after them. A process that loses its CPU between
+// the two, beside a flood, finds its receive buffer full of the other
+// pinger's replies, and the reply to its first request dropped: iputils
+// loses it so, and netprog did (TestFilterWindowAfterSocket widens the
+// window with strace). Nothing of ours can be in the queue: no request has
+// gone out. (libpcap drains its socket after setting a filter, for the
+// same reason.)
+//
+// The reads are bounded: the queue holds a receive buffer's worth, a few
+// hundred packets, and the errors the filters let through could go on
+// arriving while we read.
+func discardQueued(fd int) error {
+	for range maxDiscard {
+		// A zero-length read of a datagram socket takes the whole datagram
+		// off the queue; MSG_TRUNC makes it say how long it was.
+		if _, _, _, err := sys.Recvfrom(fd, nil, unix.MSG_DONTWAIT); err != nil {
+			if sys.IsTemporary(err) {
+				return nil // EAGAIN: the queue is empty
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// maxDiscard bounds discardQueued: a full receive buffer of the default
+// size (rmem_default, 208 KiB) held 371 packets of a flood on loopback,
+// requests and replies of 64 data bytes, about 575 bytes of kernel memory
+// each.
+const maxDiscard = 1024
 
 func bpfStmt(code uint16, k uint32) unix.SockFilter {
 	return unix.SockFilter{Code: code, K: k}

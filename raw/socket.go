@@ -139,6 +139,10 @@ func setupSocket(fd int, v6, dgram bool, id uint16, cfg *Config) error {
 			return err
 		}
 	}
+	if !dgram {
+		// What came in before the filters above is still queued.
+		return discardQueued(fd)
+	}
 	return nil
 }
 

@@ -152,6 +152,9 @@ func flagNames(v int, table []flagName) string {
 	return strings.Join(parts, "|")
 }
 
+// flagName is one bit of a flags argument and its name. A table lists
+// them from the lowest bit up, the order strace prints them in
+// (TestFlagTablesInStraceOrder).
 type flagName struct {
 	bit  int
 	name string
@@ -159,9 +162,9 @@ type flagName struct {
 
 var msgFlags = []flagName{
 	{unix.MSG_OOB, "MSG_OOB"}, {unix.MSG_PEEK, "MSG_PEEK"},
-	{unix.MSG_DONTWAIT, "MSG_DONTWAIT"}, {unix.MSG_TRUNC, "MSG_TRUNC"},
-	{unix.MSG_WAITALL, "MSG_WAITALL"}, {unix.MSG_NOSIGNAL, "MSG_NOSIGNAL"},
-	{unix.MSG_ERRQUEUE, "MSG_ERRQUEUE"}, {unix.MSG_CMSG_CLOEXEC, "MSG_CMSG_CLOEXEC"},
+	{unix.MSG_TRUNC, "MSG_TRUNC"}, {unix.MSG_DONTWAIT, "MSG_DONTWAIT"},
+	{unix.MSG_WAITALL, "MSG_WAITALL"}, {unix.MSG_ERRQUEUE, "MSG_ERRQUEUE"},
+	{unix.MSG_NOSIGNAL, "MSG_NOSIGNAL"}, {unix.MSG_CMSG_CLOEXEC, "MSG_CMSG_CLOEXEC"},
 }
 
 var sockTypeFlags = []flagName{

@@ -329,7 +329,7 @@ func fmtFdSet(s *unix.FdSet, nfd int, present bool) string {
 var epollFlags = []flagName{
 	{unix.EPOLLIN, "EPOLLIN"}, {unix.EPOLLPRI, "EPOLLPRI"}, {unix.EPOLLOUT, "EPOLLOUT"},
 	{unix.EPOLLERR, "EPOLLERR"}, {unix.EPOLLHUP, "EPOLLHUP"}, {unix.EPOLLRDHUP, "EPOLLRDHUP"},
-	{unix.EPOLLET, "EPOLLET"}, {unix.EPOLLONESHOT, "EPOLLONESHOT"}, {unix.EPOLLEXCLUSIVE, "EPOLLEXCLUSIVE"},
+	{unix.EPOLLEXCLUSIVE, "EPOLLEXCLUSIVE"}, {unix.EPOLLONESHOT, "EPOLLONESHOT"}, {unix.EPOLLET, "EPOLLET"},
 }
 
 func traceEpollCtl(epfd, op, fd int, ev *unix.EpollEvent, err error) {

@@ -204,12 +204,34 @@ func TestFlagNames(t *testing.T) {
 	}{
 		{0, "0"},
 		{unix.MSG_NOSIGNAL, "MSG_NOSIGNAL"},
-		{unix.MSG_TRUNC | unix.MSG_DONTWAIT, "MSG_DONTWAIT|MSG_TRUNC"},
+		{unix.MSG_TRUNC | unix.MSG_DONTWAIT, "MSG_TRUNC|MSG_DONTWAIT"}, // as strace prints it
+		{unix.MSG_NOSIGNAL | unix.MSG_ERRQUEUE, "MSG_ERRQUEUE|MSG_NOSIGNAL"},
+		{unix.EPOLLIN | unix.EPOLLET | unix.EPOLLEXCLUSIVE, "EPOLLIN|EPOLLEXCLUSIVE|EPOLLET"},
 		{unix.MSG_PEEK | 0x10000000, "MSG_PEEK|0x10000000"},
 	}
 	for _, tt := range tests {
-		if got := flagNames(tt.v, msgFlags); got != tt.want {
+		table := msgFlags
+		if strings.HasPrefix(tt.want, "EPOLL") {
+			table = epollFlags
+		}
+		if got := flagNames(tt.v, table); got != tt.want {
 			t.Errorf("flagNames(%#x) = %s, want %s", tt.v, got, tt.want)
+		}
+	}
+}
+
+// TestFlagTablesInStraceOrder: every flag table lists its bits from the
+// lowest up, as strace prints them, so a --trace line reads as strace's.
+func TestFlagTablesInStraceOrder(t *testing.T) {
+	tables := map[string][]flagName{
+		"msg": msgFlags, "sockType": sockTypeFlags, "poll": pollFlags, "epoll": epollFlags,
+		"uringSetup": setupFlagNames, "uringEnter": enterFlagNames, "prot": protFlags, "map": mapFlags, "wait": waitFlags,
+	}
+	for name, table := range tables {
+		for i := 1; i < len(table); i++ {
+			if uint32(table[i-1].bit) >= uint32(table[i].bit) {
+				t.Errorf("%s flags: %s (%#x) listed before %s (%#x)", name, table[i-1].name, uint32(table[i-1].bit), table[i].name, uint32(table[i].bit))
+			}
 		}
 	}
 }

@@ -493,6 +493,39 @@ func TestFloodBesideAnotherFlood(t *testing.T) {
 	}
 }
 
+// TestFilterWindowAfterSocket: what a raw socket queued between socket(2)
+// and its filters is thrown away before the first request (raw/bpf.go's
+// discardQueued), so beside a flood the first reply is not dropped for
+// want of room. strace widens the window: every setsockopt waits 20 ms
+// before it runs, as if ping had lost its CPU there, while a flood in the
+// test's own namespace fills the socket's buffer. (iputils, run so, loses
+// its first reply.) The trace must show the window held another's
+// packets, else the test proved nothing.
+func TestFilterWindowAfterSocket(t *testing.T) {
+	t.Parallel()
+	needStrace(t)
+	ns := netnstest.New(t).Add("w")
+	for _, dst := range []string{"127.0.0.1", "::1"} {
+		flood, r, errb := startPing(t, ns, "-f", "-q", "-w", "60", dst)
+		if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "PING") {
+			t.Fatalf("flood: %q, %v\n%s", line, err, errb.String())
+		}
+		go io.Copy(io.Discard, r)
+		// -w with -c: until 5 replies came, however late on a busy machine.
+		out, errOut, code := runIn(t, ns, "strace", "-f", "-o", "/dev/null", "-e", "trace=setsockopt",
+			"-e", "inject=setsockopt:delay_enter=20000", netprogBin, "--trace", "ping", "-c", "5", "-i", "0.005", "-w", "20", dst)
+		flood.Process.Signal(syscall.SIGINT)
+		flood.Wait()
+		if code != 0 || !strings.Contains(out, "icmp_seq=1 ") || !strings.Contains(out, ", 5 received") {
+			t.Errorf("%s: the first reply was lost to what came before the filters (exit %d):\n%s", dst, code, out)
+		}
+		before, _, _ := strings.Cut(errOut, "sendto(")
+		if discarded := regexp.MustCompile(`MSG_TRUNC\|MSG_DONTWAIT, \{[^}]*\}\) = \d+`).FindAllString(before, -1); len(discarded) == 0 {
+			t.Errorf("%s: nothing thrown away before the first request: the window held nothing, or nothing read it:\n%s", dst, tail(before, 10))
+		}
+	}
+}
+
 // grepLines is the lines of s that contain sub.
 func grepLines(s, sub string) string {
 	var b strings.Builder
