@@ -25,20 +25,25 @@ import (
 
 // discardQueued throws away what a raw socket queued before its filters
 // were set. The kernel hands a raw ICMP socket a copy of every ICMP packet
-// from the moment socket(2) returns, and ICMP_FILTER and SO_ATTACH_FILTER
-// judge only what arrives after them. A process that loses its CPU between
-// the two, beside a flood, finds its receive buffer full of the other
-// pinger's replies, and the reply to its first request dropped: iputils
-// loses it so, and netprog did (TestFilterWindowAfterSocket widens the
-// window with strace). Nothing of ours can be in the queue: no request has
-// gone out. (libpcap drains its socket after setting a filter, for the
-// same reason.)
+// of its network namespace from the moment socket(2) returns, and
+// ICMP_FILTER and SO_ATTACH_FILTER judge only what arrives after them. A
+// process that loses its CPU between the two, beside a flood, finds its
+// receive buffer full of the other pinger's packets, and the reply to its
+// first request dropped for want of room (iputils loses it so; netprog did
+// until this, TestFilterWindowAfterSocket). Nothing of ours can be in the
+// queue: no request has gone out. (libpcap drains its socket after setting
+// a filter, for the same reason.)
 //
-// The reads are bounded: the queue holds a receive buffer's worth, a few
-// hundred packets, and the errors the filters let through could go on
-// arriving while we read.
+// The reads are bounded, since the ICMP errors the filters let through
+// could go on arriving while we read: at most one per minTruesize bytes of
+// the receive buffer (SO_RCVBUF, read before ping shrinks it), more than a
+// full buffer can hold.
 func discardQueued(fd int) error {
-	for range maxDiscard {
+	size, err := sys.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if err != nil {
+		return err
+	}
+	for range size/minTruesize + 1 {
 		// A zero-length read of a datagram socket takes the whole datagram
 		// off the queue; MSG_TRUNC makes it say how long it was.
 		if _, _, _, err := sys.Recvfrom(fd, nil, unix.MSG_DONTWAIT); err != nil {
@@ -51,11 +56,11 @@ func discardQueued(fd int) error {
 	return nil
 }
 
-// maxDiscard bounds discardQueued: a full receive buffer of the default
-// size (rmem_default, 208 KiB) held 371 packets of a flood on loopback,
-// requests and replies of 64 data bytes, about 575 bytes of kernel memory
-// each.
-const maxDiscard = 1024
+// minTruesize is less than the kernel memory any queued packet is charged
+// to the buffer (its data, struct sk_buff and skb_shared_info): a full
+// buffer of the default size (rmem_default, 208 KiB) held 256 to 371
+// packets of a flood on loopback, 575 to 832 bytes each.
+const minTruesize = 256
 
 func bpfStmt(code uint16, k uint32) unix.SockFilter {
 	return unix.SockFilter{Code: code, K: k}

@@ -87,38 +87,14 @@ func setupSocket(fd int, v6, dgram bool, id uint16, cfg *Config) error {
 			return err
 		}
 	}
-	switch {
-	case !v6 && !dgram:
-		// Only replies and the errors that quote our requests; not our own
-		// requests, which on loopback come back to the raw socket too.
-		if err := sys.SetICMPFilter(fd, ICMPEchoReply, ICMPDestUnreach, ICMPSourceQuench,
-			ICMPRedirect, ICMPTimeExceeded, ICMPParameterProb); err != nil {
-			return err
-		}
-		if err := sys.AttachFilter(fd, filterIPv4(id)); err != nil {
-			return err
-		}
-	case v6 && !dgram:
-		if err := sys.SetICMPv6Filter(fd, ICMPv6EchoReply, ICMPv6DestUnreach, ICMPv6PacketTooBig,
-			ICMPv6TimeExceeded, ICMPv6ParamProb); err != nil {
-			return err
-		}
-		if err := sys.AttachFilter(fd, filterIPv6(id)); err != nil {
-			return err
-		}
-	case !v6 && dgram:
-		// A ping socket gets its ICMP errors only on the error queue, and
-		// the reply's TTL only as a control message.
-		if err := sys.SetsockoptInt(fd, unix.SOL_IP, unix.IP_RECVERR, 1); err != nil {
-			return err
-		}
-		if err := sys.SetsockoptInt(fd, unix.SOL_IP, unix.IP_RECVTTL, 1); err != nil {
-			return err
-		}
-	case v6 && dgram:
-		if err := sys.SetsockoptInt(fd, unix.SOL_IPV6, unix.IPV6_RECVERR, 1); err != nil {
-			return err
-		}
+	var err error
+	if dgram {
+		err = datagramErrors(fd, v6)
+	} else {
+		err = rawFilters(fd, v6, id)
+	}
+	if err != nil {
+		return err
 	}
 	if v6 {
 		// IPv6 has no header in what we receive: the hop limit comes as a
@@ -139,11 +115,47 @@ func setupSocket(fd int, v6, dgram bool, id uint16, cfg *Config) error {
 			return err
 		}
 	}
-	if !dgram {
-		// What came in before the filters above is still queued.
-		return discardQueued(fd)
-	}
 	return nil
+}
+
+// rawFilters makes a raw socket queue only what ping reads: the kernel's
+// ICMP type filter keeps replies and the errors that quote a request (not
+// our own requests, which on loopback come back to the raw socket too),
+// the BPF program drops other pingers' replies (bpf.go); then what came in
+// before them is thrown away.
+func rawFilters(fd int, v6 bool, id uint16) error {
+	var err error
+	if v6 {
+		err = sys.SetICMPv6Filter(fd, ICMPv6EchoReply, ICMPv6DestUnreach, ICMPv6PacketTooBig,
+			ICMPv6TimeExceeded, ICMPv6ParamProb)
+	} else {
+		err = sys.SetICMPFilter(fd, ICMPEchoReply, ICMPDestUnreach, ICMPSourceQuench,
+			ICMPRedirect, ICMPTimeExceeded, ICMPParameterProb)
+	}
+	if err != nil {
+		return err
+	}
+	filter := filterIPv4(id)
+	if v6 {
+		filter = filterIPv6(id)
+	}
+	if err := sys.AttachFilter(fd, filter); err != nil {
+		return err
+	}
+	return discardQueued(fd)
+}
+
+// datagramErrors asks a ping socket for its ICMP errors, which it gets only
+// on the error queue, and (IPv4) the reply's TTL, which it gets only as a
+// control message.
+func datagramErrors(fd int, v6 bool) error {
+	if v6 {
+		return sys.SetsockoptInt(fd, unix.SOL_IPV6, unix.IPV6_RECVERR, 1)
+	}
+	if err := sys.SetsockoptInt(fd, unix.SOL_IP, unix.IP_RECVERR, 1); err != nil {
+		return err
+	}
+	return sys.SetsockoptInt(fd, unix.SOL_IP, unix.IP_RECVTTL, 1)
 }
 
 // setTTL sets the hop limit of outgoing packets: IP_TTL or

@@ -153,8 +153,10 @@ func flagNames(v int, table []flagName) string {
 }
 
 // flagName is one bit of a flags argument and its name. A table lists
-// them from the lowest bit up, the order strace prints them in
-// (TestFlagTablesInStraceOrder).
+// them in the order strace prints them (its xlat files' order: mostly the
+// lowest bit first, but SOCK_CLOEXEC before SOCK_NONBLOCK and __WCLONE
+// before __WALL), so a --trace line reads as strace's
+// (TestFlagNamesAsStracePrints).
 type flagName struct {
 	bit  int
 	name string
@@ -168,7 +170,7 @@ var msgFlags = []flagName{
 }
 
 var sockTypeFlags = []flagName{
-	{unix.SOCK_NONBLOCK, "SOCK_NONBLOCK"}, {unix.SOCK_CLOEXEC, "SOCK_CLOEXEC"},
+	{unix.SOCK_CLOEXEC, "SOCK_CLOEXEC"}, {unix.SOCK_NONBLOCK, "SOCK_NONBLOCK"},
 }
 
 func fmtSockType(t int) string {

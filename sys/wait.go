@@ -98,7 +98,7 @@ func fmtWaitStatus(ws unix.WaitStatus) string {
 
 var waitFlags = []flagName{
 	{unix.WNOHANG, "WNOHANG"}, {unix.WUNTRACED, "WSTOPPED"}, {unix.WCONTINUED, "WCONTINUED"},
-	{unix.WALL, "__WALL"}, {unix.WCLONE, "__WCLONE"},
+	{unix.WCLONE, "__WCLONE"}, {unix.WALL, "__WALL"},
 }
 
 func fmtWaitOptions(o int) string { return flagNames(o, waitFlags) }

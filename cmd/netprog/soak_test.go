@@ -78,12 +78,17 @@ func relMeasure(t *testing.T, pid int, pool int) relUsage {
 // relCompareRounds checks that nothing grew from round 2 to round 3:
 // descriptors and child processes exactly (and relMeasure waited for
 // every client thread to end). The runtime's own threads are compared
-// with a margin: Go keeps every thread it started, idle, for reuse, and
-// starts one whenever a processor (P) has work and no idle thread is
-// free, or a system call blocks; so how many a round leaves depends on how
-// many ran at once, which a busy machine raises. Up to procs (the model's
-// GOMAXPROCS, relProcs) and four more than the rounds before had are
-// allowed; a thread leaked per connection would be thousands. The heap
+// with a margin: Go keeps the threads it started, idle, for reuse (the
+// thread model's clients may take one with them when they end), and
+// starts one only when a processor (P) has work and no idle thread is
+// free; so how many a round leaves depends on how many ran at once, which
+// a busy machine raises. At most, that is one thread per P (procs, the
+// model's GOMAXPROCS: relProcs) and four that hold none: one blocked in
+// accept4, the one os/signal keeps, sysmon, and the template thread that
+// starts threads for a locked goroutine. So round 3 may have up to
+// max(the rounds before, procs) + 4 (a model that comes to block in more
+// system calls at once would need more); a thread leaked per connection
+// would be thousands. The heap
 // breathes too: it grows to twice the live data before a collection, so
 // resident memory after a round depends on where the collector was when
 // the round ended. Memory is compared with the high-water mark of the
@@ -120,8 +125,10 @@ func relPool(m relModel) int {
 }
 
 // relProcs is the most processors (GOMAXPROCS) a model runs with while it
-// serves a client or two: the core count, which is Go's default, and for
-// the thread model eight more (servers/thread.go's procs).
+// serves a client or two, as TestSoakSequential's do: the core count,
+// which is Go's default, and for the thread model eight more
+// (servers/thread.go's procs, which adds more only past eight clients at
+// once; TestSoakConcurrent does not run the thread model).
 func relProcs(m relModel) int {
 	if m.model == "thread" {
 		return runtime.NumCPU() + 8

@@ -329,11 +329,15 @@ var straceLessons = []*straceLesson{
 			// kernel stamps each reply.
 			{regexp.MustCompile(`"(?:[^"\\]|\\.)*"\.\.\.`), `"..."...`},
 			{regexp.MustCompile(`cmsg_data=\{tv_sec=\d+, tv_nsec=\d+\}`), "cmsg_data={...}"},
+			// The buffer's size before ping sets it is the machine's
+			// net.core.rmem_default.
+			{regexp.MustCompile(`SO_RCVBUF, \[\d+\], \[4\]`), "SO_RCVBUF, [N], [4]"},
 		},
-			// A raw socket gets a copy of every ICMP packet of the host, and
-			// those that came before its filters were set are read (and
-			// dropped) first: other pingers' make more of these.
-			dedupe: []string{"recvmsg"},
+			// A raw socket gets a copy of every ICMP packet of the
+			// namespace, and discardQueued reads (and drops) those that came
+			// before its filters, one recvfrom each. In the lesson's own
+			// namespace none come; were one to, it shows as one line.
+			dedupe: []string{"recvfrom"},
 		},
 	},
 }
