@@ -4,8 +4,8 @@ import (
 	"errors"
 	"net/netip"
 	"regexp"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
