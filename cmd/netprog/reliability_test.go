@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -1096,13 +1097,22 @@ func TestPingBesideFloods(t *testing.T) {
 			if path, err := exec.LookPath("ping"); err == nil {
 				floods = append(floods, exec.Command("ip", "netns", "exec", ns, path, "-f", "-q", "-w", "10", dst))
 			}
+			// Each flood is running once it printed its header.
 			for _, f := range floods {
+				stdout, err := f.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
 				if err := f.Start(); err != nil {
 					t.Fatal(err)
 				}
 				defer func() { f.Process.Signal(syscall.SIGINT); f.Wait() }()
+				r := bufio.NewReader(stdout)
+				if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "PING") {
+					t.Fatalf("%v: %q, %v", f.Args, line, err)
+				}
+				go io.Copy(io.Discard, r)
 			}
-			time.Sleep(100 * time.Millisecond)
 			// -w with -c: wait for 100 replies (up to 20 s) rather than
 			// twice the longest round trip after the last request. On a
 			// loaded machine the floods can delay a reply past that, which
