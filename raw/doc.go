@@ -14,6 +14,8 @@
 // (SO_ATTACH_FILTER) drops other pingers' replies before they take room in
 // the receive buffer, and SO_TIMESTAMPNS stamps each packet when it arrived,
 // so a round trip never includes how late the program got around to reading.
+// The filters judge only what arrives after them: what the socket queued
+// before is read and thrown away before the first request (discardQueued).
 //
 // Without the privilege, Pinger falls back to an ICMP datagram socket
 // (socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), icmp(7) "ping sockets") where
